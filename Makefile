@@ -1,0 +1,32 @@
+# Two entry points for users and CI: `make deploy-local` (the main job, offline) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup synth deploy-local test lint bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+synth: setup
+	npx cdk synth --quiet
+
+deploy-local: synth
+	$(PY) -m ccs_offline.deploy cdk.out
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .coverage

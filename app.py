@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Sample app: two domains ready for cross-cluster search, connected with auto-accept.
+
+Context keys (all optional) connect existing domains instead of creating new ones:
+  -c source_domain=NAME            existing source domain in this stack's account and region
+  -c destination_domain=NAME       existing destination domain
+  -c destination_region=REGION     destination region (default: the stack's region)
+  -c destination_account=ACCOUNT   destination account (default: the stack's account; another
+                                   account is not auto-accepted)
+  -c connection_alias=ALIAS        connection alias (default: demo)
+"""
+
+from __future__ import annotations
+
+import os
+
+# jsii warns on every run that Node 20 is past its end of life; the CDK still works on it.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk import aws_opensearchservice as opensearch  # noqa: E402
+from constructs import Construct  # noqa: E402
+
+from cross_cluster_search import DomainInfo, OutboundConnection  # noqa: E402
+
+
+def demo_domain(scope: Construct, id_: str, domain_name: str) -> opensearch.Domain:
+    """A small domain that meets cross-cluster search's prerequisites."""
+    return opensearch.Domain(
+        scope,
+        id_,
+        domain_name=domain_name,
+        version=opensearch.EngineVersion.OPENSEARCH_2_19,
+        capacity=opensearch.CapacityConfig(data_nodes=1, data_node_instance_type="m6g.large.search",
+                                           multi_az_with_standby_enabled=False),
+        ebs=opensearch.EbsOptions(volume_size=10),
+        fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_name="admin"),
+        node_to_node_encryption=True,
+        encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+        enforce_https=True,
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+
+
+class CrossClusterSearchDemo(cdk.Stack):
+    """Declares (or references) a source and a destination domain and connects them."""
+
+    def __init__(self, scope: Construct, id_: str, **kwargs: object) -> None:
+        super().__init__(scope, id_, **kwargs)  # type: ignore[arg-type]
+        context = self.node.try_get_context
+        alias = context("connection_alias") or "demo"
+        source: DomainInfo | opensearch.IDomain
+        destination: DomainInfo | opensearch.IDomain
+        if context("source_domain") and context("destination_domain"):
+            source = DomainInfo(owner_id=self.account, domain_name=context("source_domain"), region=self.region)
+            destination = DomainInfo(
+                owner_id=context("destination_account") or self.account,
+                domain_name=context("destination_domain"),
+                region=context("destination_region") or self.region,
+            )
+        else:
+            source = demo_domain(self, "SourceDomain", "ccs-demo-source")
+            destination = demo_domain(self, "DestinationDomain", "ccs-demo-destination")
+        connection = OutboundConnection(self, "Connection", source=source, destination=destination,
+                                        connection_alias=alias)
+        cdk.CfnOutput(self, "ConnectionId", value=connection.connection_id)
+        cdk.CfnOutput(self, "ConnectionStatus", value=connection.connection_status)
+
+
+app = cdk.App()
+CrossClusterSearchDemo(app, "CrossClusterSearchDemo")
+app.synth()

@@ -1,0 +1,277 @@
+"""Rules for the connection's inputs, and parsing of the custom resource properties.
+
+CloudFormation passes every property value as a string ("true", "600"). This module has
+no dependencies, so the construct library loads it too and both sides share one set of
+rules and one wording of the errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+ELASTICSEARCH = "ELASTICSEARCH"
+OPENSEARCH = "OPENSEARCH"
+APIS = (ELASTICSEARCH, OPENSEARCH)
+CONNECTION_MODES = ("DIRECT", "VPC_ENDPOINT")
+SKIP_UNAVAILABLE = ("ENABLED", "DISABLED")
+ACCEPT_MODES = ("true", "false", "auto")
+MIN_TIMEOUT_SECONDS = 10
+MAX_TIMEOUT_SECONDS = 780  # leaves room for cleanup inside Lambda's 15 minutes
+
+_DOMAIN_NAME = re.compile(r"[a-z][a-z0-9\-]{2,27}")
+_OWNER_ID = re.compile(r"[0-9]{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+_ALIAS = re.compile(r"[a-zA-Z][a-zA-Z0-9\-_]+")
+_ALIAS_MAX = {ELASTICSEARCH: 20, OPENSEARCH: 100}
+_ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::[0-9]{12}:role/[\w+=,.@\-/]{1,512}")
+_EXTERNAL_ID = re.compile(r"[\w+=,.@:/\-]{2,1224}")
+_SHOWN_CHARS = 40
+
+
+class InvalidInput(ValueError):
+    """An input broke a rule; the message names the field, the rule and the value."""
+
+    def __init__(self, field: str, rule: str, value: object) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"{field} {rule} (got {show(value)})")
+
+
+def show(value: object) -> str:
+    """A short, printable rendering of a bad value for error messages."""
+    text = repr(value)
+    if len(text) > _SHOWN_CHARS:
+        text = text[: _SHOWN_CHARS - 3] + "..."
+    return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _require(ok: bool, field: str, rule: str, value: object) -> None:
+    if not ok:
+        raise InvalidInput(field, rule, value)
+
+
+def check_domain_name(field: str, value: object) -> str:
+    """Domain names are 3-28 characters: a lowercase letter, then a-z, 0-9 or '-'."""
+    _require(
+        isinstance(value, str) and _DOMAIN_NAME.fullmatch(value) is not None,
+        field,
+        "must be 3-28 characters: a lowercase letter, then a-z, 0-9 or '-'",
+        value,
+    )
+    return str(value)
+
+
+def check_owner_id(field: str, value: object) -> str:
+    """Owner ids are 12-digit AWS account ids."""
+    _require(
+        isinstance(value, str) and _OWNER_ID.fullmatch(value) is not None,
+        field,
+        "must be a 12-digit AWS account id",
+        value,
+    )
+    return str(value)
+
+
+def check_region(field: str, value: object) -> str:
+    """Regions look like 'us-east-1' or 'us-gov-west-1'."""
+    _require(
+        isinstance(value, str) and len(value) <= 30 and _REGION.fullmatch(value) is not None,
+        field,
+        "must be an AWS region such as 'us-east-1'",
+        value,
+    )
+    return str(value)
+
+
+def check_alias(field: str, value: object, api: str = ELASTICSEARCH) -> str:
+    """Aliases are 2 to 20 (Elasticsearch API) or 100 (OpenSearch API) characters."""
+    limit = _ALIAS_MAX[api]
+    _require(
+        isinstance(value, str) and len(value) <= limit and _ALIAS.fullmatch(value) is not None,
+        field,
+        f"must be 2-{limit} characters: a letter, then letters, digits, '-' or '_'",
+        value,
+    )
+    return str(value)
+
+
+def check_timeout_seconds(field: str, value: object) -> int:
+    """Timeouts are whole seconds within the bounds a Lambda invocation allows."""
+    rule = f"must be a whole number of seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}"
+    text = value if isinstance(value, str) else None
+    _require(text is not None and text.isascii() and text.isdigit(), field, rule, value)
+    seconds = int(str(text))
+    _require(MIN_TIMEOUT_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS, field, rule, value)
+    return seconds
+
+
+def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
+    """The value must be one of a fixed set of strings."""
+    _require(value in choices, field, "must be one of " + ", ".join(choices), value)
+    return str(value)
+
+
+def check_role_arn(field: str, value: object) -> str:
+    """An IAM role ARN."""
+    _require(
+        isinstance(value, str) and _ROLE_ARN.fullmatch(value) is not None,
+        field,
+        "must be an IAM role ARN such as 'arn:aws:iam::123456789012:role/name'",
+        value,
+    )
+    return str(value)
+
+
+def check_external_id(field: str, value: object) -> str:
+    """An STS external id: 2-1224 characters of [\\w+=,.@:/-]."""
+    _require(
+        isinstance(value, str) and _EXTERNAL_ID.fullmatch(value) is not None,
+        field,
+        "must be 2-1224 characters of letters, digits and +=,.@:/-_",
+        value,
+    )
+    return str(value)
+
+
+@dataclass(frozen=True)
+class DomainRef:
+    """A domain as the API names it: owner account, domain name, region."""
+
+    owner_id: str
+    domain_name: str
+    region: str
+
+    def as_api(self) -> dict[str, str]:
+        """The API's DomainInformation structure."""
+        return {"OwnerId": self.owner_id, "DomainName": self.domain_name, "Region": self.region}
+
+
+@dataclass(frozen=True)
+class OutboundSpec:
+    """What an OutboundConnection resource asks for."""
+
+    source: DomainRef
+    destination: DomainRef
+    alias: str
+    accept: bool
+    timeout_seconds: int
+    api: str = ELASTICSEARCH
+    connection_mode: str | None = None
+    skip_unavailable: str | None = None
+    accept_role_arn: str | None = None
+    accept_external_id: str | None = None
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What the service cannot change in place: a change here means a new connection."""
+        return (self.source, self.destination, self.alias, self.connection_mode, self.skip_unavailable)
+
+
+@dataclass(frozen=True)
+class AccepterSpec:
+    """What an InboundConnectionAccepter resource asks for."""
+
+    source: DomainRef
+    destination: DomainRef
+    alias: str | None
+    timeout_seconds: int
+    api: str = ELASTICSEARCH
+
+
+_OUTBOUND_KEYS = {
+    "SourceDomainInfo",
+    "DestinationDomainInfo",
+    "ConnectionAlias",
+    "AcceptConnection",
+    "TimeoutSeconds",
+    "Api",
+    "ConnectionMode",
+    "SkipUnavailable",
+    "AcceptRoleArn",
+    "AcceptRoleExternalId",
+}
+_ACCEPTER_KEYS = {"SourceDomainInfo", "DestinationDomainInfo", "ConnectionAlias", "TimeoutSeconds", "Api"}
+_IGNORED_KEYS = {"ServiceToken"}
+
+
+def _check_keys(properties: object, allowed: set[str], required: set[str]) -> Mapping[str, Any]:
+    _require(isinstance(properties, Mapping), "ResourceProperties", "must be an object", properties)
+    assert isinstance(properties, Mapping)
+    for key in properties:
+        _require(
+            key in allowed or key in _IGNORED_KEYS,
+            f"ResourceProperties.{key}" if isinstance(key, str) else "ResourceProperties",
+            "is not a supported property",
+            key,
+        )
+    for key in sorted(required):
+        _require(key in properties, key, "is required", None)
+    return properties
+
+
+def parse_domain(field: str, value: object) -> DomainRef:
+    """A DomainInformation property: {OwnerId, DomainName, Region}, all required."""
+    _require(isinstance(value, Mapping), field, "must be an object with OwnerId, DomainName, Region", value)
+    assert isinstance(value, Mapping)
+    for key in value:
+        _require(key in ("OwnerId", "DomainName", "Region"), f"{field}.{key}", "is not a supported key", key)
+    return DomainRef(
+        owner_id=check_owner_id(f"{field}.OwnerId", value.get("OwnerId")),
+        domain_name=check_domain_name(f"{field}.DomainName", value.get("DomainName")),
+        region=check_region(f"{field}.Region", value.get("Region")),
+    )
+
+
+def _optional(properties: Mapping[str, Any], key: str) -> object | None:
+    value = properties.get(key)
+    return None if value in (None, "") else value
+
+
+def parse_outbound(properties: object) -> OutboundSpec:
+    """Validate an OutboundConnection's properties; raise InvalidInput naming the field."""
+    props = _check_keys(properties, _OUTBOUND_KEYS, {"SourceDomainInfo", "DestinationDomainInfo", "ConnectionAlias"})
+    api = check_choice("Api", props.get("Api", ELASTICSEARCH), APIS)
+    source = parse_domain("SourceDomainInfo", props["SourceDomainInfo"])
+    destination = parse_domain("DestinationDomainInfo", props["DestinationDomainInfo"])
+    _require(destination != source, "DestinationDomainInfo", "must differ from SourceDomainInfo", destination.domain_name)
+    accept_mode = check_choice("AcceptConnection", props.get("AcceptConnection", "auto"), ACCEPT_MODES)
+    mode = _optional(props, "ConnectionMode")
+    skip = _optional(props, "SkipUnavailable")
+    role = _optional(props, "AcceptRoleArn")
+    external_id = _optional(props, "AcceptRoleExternalId")
+    if api == ELASTICSEARCH:
+        for key, value in (("ConnectionMode", mode), ("SkipUnavailable", skip)):
+            _require(value is None, key, "needs Api OPENSEARCH", value)
+    _require(external_id is None or role is not None, "AcceptRoleExternalId", "needs AcceptRoleArn", external_id)
+    return OutboundSpec(
+        source=source,
+        destination=destination,
+        alias=check_alias("ConnectionAlias", props["ConnectionAlias"], api),
+        accept=accept_mode == "true" or (accept_mode == "auto" and destination.owner_id == source.owner_id),
+        timeout_seconds=check_timeout_seconds("TimeoutSeconds", props.get("TimeoutSeconds", "600")),
+        api=api,
+        connection_mode=None if mode is None else check_choice("ConnectionMode", mode, CONNECTION_MODES),
+        skip_unavailable=None if skip is None else check_choice("SkipUnavailable", skip, SKIP_UNAVAILABLE),
+        accept_role_arn=None if role is None else check_role_arn("AcceptRoleArn", role),
+        accept_external_id=None if external_id is None else check_external_id("AcceptRoleExternalId", external_id),
+    )
+
+
+def parse_accepter(properties: object) -> AccepterSpec:
+    """Validate an InboundConnectionAccepter's properties; raise InvalidInput naming the field."""
+    props = _check_keys(properties, _ACCEPTER_KEYS, {"SourceDomainInfo", "DestinationDomainInfo"})
+    api = check_choice("Api", props.get("Api", ELASTICSEARCH), APIS)
+    alias = _optional(props, "ConnectionAlias")
+    source = parse_domain("SourceDomainInfo", props["SourceDomainInfo"])
+    destination = parse_domain("DestinationDomainInfo", props["DestinationDomainInfo"])
+    _require(destination != source, "DestinationDomainInfo", "must differ from SourceDomainInfo", destination.domain_name)
+    return AccepterSpec(
+        source=source,
+        destination=destination,
+        alias=None if alias is None else check_alias("ConnectionAlias", alias, api),
+        timeout_seconds=check_timeout_seconds("TimeoutSeconds", props.get("TimeoutSeconds", "600")),
+        api=api,
+    )
