@@ -39,6 +39,8 @@ NOT_DELETED = LIVE | FAILED_STATES | {DELETING}
 INBOUND_ACCEPTED = frozenset({APPROVED, PROVISIONING, ACTIVE})
 
 _NOT_FOUND = "ResourceNotFoundException"
+#: Seconds a failed Create may spend deleting what it created (index.py keeps this time in reserve).
+CLEANUP_SECONDS = 60.0
 _MAX_MESSAGE = 160
 
 
@@ -251,9 +253,9 @@ class Deadline:
         """Seconds left, never negative."""
         return max(0.0, self.started + self.seconds - self.clock())
 
-    def within(self, seconds: float) -> Deadline:
-        """A deadline that ends at most `seconds` from now, and no later than this one."""
-        return Deadline(min(seconds, self.remaining()), self.clock, self.sleep)
+    def fresh(self, seconds: float) -> Deadline:
+        """A new deadline `seconds` from now on the same clock (for cleanup after this one failed)."""
+        return Deadline(seconds, self.clock, self.sleep)
 
 
 def poll_interval(elapsed: float) -> float:
@@ -341,7 +343,7 @@ def _settle(connection: Connection, spec: OutboundSpec, apis: Apis, deadline: De
 def _discard(connection_id: str, api: ConnectionApi, deadline: Deadline) -> None:
     """Best-effort cleanup of a connection this invocation created."""
     try:
-        delete_connection(connection_id, api.get_outbound, api.delete_outbound, deadline.within(60.0))
+        delete_connection(connection_id, api.get_outbound, api.delete_outbound, deadline.fresh(CLEANUP_SECONDS))
     except Exception:  # noqa: BLE001 - the original failure matters more; log this one
         logger.exception("Could not clean up connection %s", connection_id)
 

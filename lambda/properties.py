@@ -42,10 +42,8 @@ class InvalidInput(ValueError):
 
 def show(value: object) -> str:
     """A short, printable rendering of a bad value for error messages."""
-    text = repr(value)
-    if len(text) > _SHOWN_CHARS:
-        text = text[: _SHOWN_CHARS - 3] + "..."
-    return text.encode("ascii", "backslashreplace").decode("ascii")
+    text = repr(value).encode("ascii", "backslashreplace").decode("ascii")
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
 def _require(ok: bool, field: str, rule: str, value: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import Arn, ArnFormat, Stack, Token
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
@@ -31,9 +31,12 @@ class DomainInfo:
 
     @staticmethod
     def from_domain(domain: AnyDomain) -> DomainInfo:
-        """Read owner and region from the domain's environment (the `Aws.ACCOUNT_ID`/`Aws.REGION`
-        tokens for environment-agnostic stacks, the ARN's values for imported domains)."""
-        return DomainInfo(owner_id=domain.env.account, domain_name=domain.domain_name, region=domain.env.region)
+        """Owner and region come from the ARN of an imported domain, otherwise from the domain's stack
+        (the `Aws.ACCOUNT_ID`/`Aws.REGION` tokens for environment-agnostic stacks)."""
+        if Token.is_unresolved(domain.domain_arn):
+            return DomainInfo(owner_id=domain.env.account, domain_name=domain.domain_name, region=domain.env.region)
+        arn = Arn.split(domain.domain_arn, ArnFormat.SLASH_RESOURCE_NAME)
+        return DomainInfo(owner_id=str(arn.account), domain_name=domain.domain_name, region=str(arn.region))
 
     def validate(self, field: str) -> None:
         """Check every concrete value; unresolved tokens are left to the handler."""

@@ -1,0 +1,25 @@
+"""Shared test setup: fake AWS identity before any import, and the handler folder on the path."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLER_DIR = ROOT / "lambda"
+
+# boto3 clients (crhelper builds some at import) need a region; nothing may reach real AWS.
+os.environ.update(
+    AWS_REGION="us-east-1",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
+    AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_SESSION_TOKEN", None)
+
+# `lambda` is a keyword: its modules are imported by path, as the Lambda runtime does (asset root on sys.path).
+if str(HANDLER_DIR) not in sys.path:
+    sys.path.insert(0, str(HANDLER_DIR))

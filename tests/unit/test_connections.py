@@ -1,0 +1,228 @@
+"""Connection lifecycle over botocore Stubbers (every request and response checked against the model)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from connections import (
+    ConnectionApi,
+    ConnectionFailed,
+    DeadlineExceeded,
+    create_outbound,
+    delete_outbound,
+    looks_like_connection_id,
+    poll_interval,
+    update_outbound,
+)
+from stubs import CONNECTION_ID, DESTINATION, SOURCE, EsStub, FakeTime, StubApis, es_connection, spec
+
+
+@dataclass
+class World:
+    source: EsStub
+    destination: EsStub
+    apis: StubApis
+    time: FakeTime
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with EsStub(SOURCE.region) as source, EsStub(DESTINATION.region) as destination:
+        yield World(source, destination, StubApis(source, destination), FakeTime())
+        source.stubber.assert_no_pending_responses()
+        destination.stubber.assert_no_pending_responses()
+
+
+def test_create_waits_for_validation_accepts_in_destination_region_and_waits_for_active(world: World) -> None:
+    world.source.describe_pair()
+    world.source.create()
+    world.source.describe_by_id(es_connection("VALIDATING"))
+    world.source.describe_by_id(es_connection("PENDING_ACCEPTANCE"))
+    world.destination.accept()
+    world.source.describe_by_id(es_connection("PROVISIONING"))
+    world.source.describe_by_id(es_connection("ACTIVE"))
+
+    connection = create_outbound(spec(), world.apis, world.time.deadline())
+
+    assert (connection.connection_id, connection.status) == (CONNECTION_ID, "ACTIVE")
+    assert world.destination.client.meta.region_name == "eu-west-1"
+    assert world.time.sleeps and world.time.sleeps[0] <= 1.0
+
+
+def test_create_without_accept_stops_at_pending_acceptance(world: World) -> None:
+    world.source.describe_pair()
+    world.source.create()
+    world.source.describe_by_id(es_connection("PENDING_ACCEPTANCE"))
+
+    connection = create_outbound(spec(accept=False), world.apis, world.time.deadline())
+
+    assert connection.status == "PENDING_ACCEPTANCE"
+
+
+def test_existing_connection_is_adopted_not_duplicated(world: World) -> None:
+    other_alias = es_connection("ACTIVE", connection_id="cc-other00000000", alias="metrics")
+    deleted_same = es_connection("DELETED", connection_id="cc-deleted000000")
+    world.source.describe_pair(other_alias, next_token="page2")
+    world.source.describe_pair(deleted_same, es_connection("ACTIVE"), token_in="page2")
+
+    connection = create_outbound(spec(), world.apis, world.time.deadline())
+
+    assert connection.connection_id == CONNECTION_ID
+    assert world.time.sleeps == []
+
+
+@pytest.mark.parametrize(("status", "message"), [("VALIDATION_FAILED", "Incompatible versions"),
+                                                  ("REJECTED", "Rejected by owner")])
+def test_failed_create_reports_the_service_message_and_deletes_what_it_created(
+    world: World, status: str, message: str
+) -> None:
+    world.source.describe_pair()
+    world.source.create()
+    world.source.describe_by_id(es_connection(status, message=message))
+    # cleanup: look, delete, wait for DELETED
+    world.source.describe_by_id(es_connection(status, message=message))
+    world.source.delete()
+    world.source.describe_by_id(es_connection("DELETED"))
+
+    with pytest.raises(ConnectionFailed, match=f"{status}: {message}"):
+        create_outbound(spec(accept=False), world.apis, world.time.deadline())
+
+
+def test_stuck_connection_times_out_with_a_clear_reason_and_is_cleaned_up(world: World) -> None:
+    world.source.describe_pair()
+    world.source.create()
+    for _ in range(10):
+        world.source.describe_by_id(es_connection("VALIDATING"))
+    world.source.describe_by_id(es_connection("VALIDATING"))  # cleanup looks before deleting
+    world.source.delete()
+    world.source.describe_by_id(es_connection("DELETED"))
+
+    with pytest.raises(DeadlineExceeded, match="Timed out after 10 s.*VALIDATING.*TimeoutSeconds"):
+        create_outbound(spec(), world.apis, world.time.deadline(10))
+    assert world.time.now <= 10 + 60
+
+
+def test_create_error_from_the_service_names_the_code(world: World) -> None:
+    world.source.describe_pair()
+    world.source.stubber.add_client_error(
+        "create_outbound_cross_cluster_search_connection", "LimitExceededException",
+        "Domain logs-source already has 20 outbound connections", 409)
+
+    with pytest.raises(ConnectionFailed, match="LimitExceededException: Domain logs-source already has 20"):
+        create_outbound(spec(), world.apis, world.time.deadline())
+
+
+def test_update_of_options_only_keeps_the_connection(world: World) -> None:
+    world.source.describe_by_id(es_connection("ACTIVE"))
+
+    connection = update_outbound(CONNECTION_ID, spec(timeout_seconds=60), spec(), world.apis, world.time.deadline())
+
+    assert connection.connection_id == CONNECTION_ID
+
+
+def test_update_in_place_accepts_a_pending_connection_when_accept_turns_on(world: World) -> None:
+    world.source.describe_by_id(es_connection("PENDING_ACCEPTANCE"))
+    world.destination.accept()
+    world.source.describe_by_id(es_connection("ACTIVE"))
+
+    connection = update_outbound(CONNECTION_ID, spec(accept=False), spec(), world.apis, world.time.deadline())
+
+    assert connection.status == "ACTIVE"
+
+
+def test_replacement_with_the_same_alias_deletes_the_old_connection_first(world: World) -> None:
+    old = spec(destination=SOURCE.__class__("111111111111", "old-destination", "eu-west-1"))
+    old_item = es_connection("ACTIVE", destination=old.destination)
+    world.source.describe_by_id(old_item)
+    world.source.delete()
+    world.source.describe_by_id(es_connection("DELETED", destination=old.destination))
+    world.source.describe_pair()
+    world.source.create()
+    world.source.describe_by_id(es_connection("ACTIVE"))
+
+    update_outbound(CONNECTION_ID, old, spec(), world.apis, world.time.deadline())
+
+
+def test_replacement_with_a_new_alias_creates_first_and_leaves_the_old_to_cloudformation(world: World) -> None:
+    world.source.describe_pair()
+    world.source.create(alias="logs")
+    world.source.describe_by_id(es_connection("ACTIVE"))
+
+    update_outbound("cc-old0000000000", spec(alias="before"), spec(), world.apis, world.time.deadline())
+
+
+@pytest.mark.parametrize("physical_id", ["stack_Connection_AB12CD34", "stack-Connection-1ABCDEF", ""])
+def test_delete_of_ids_that_are_not_connections_calls_nothing(world: World, physical_id: str) -> None:
+    assert not looks_like_connection_id(physical_id)
+    delete_outbound(physical_id, spec(), world.apis, world.time.deadline())
+
+
+def test_delete_of_unknown_or_deleted_connection_succeeds(world: World) -> None:
+    world.source.describe_by_id()
+    delete_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
+    world.source.describe_by_id(es_connection("DELETED"))
+    delete_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
+
+
+def test_delete_waits_until_deleted(world: World) -> None:
+    world.source.describe_by_id(es_connection("ACTIVE"))
+    world.source.delete()
+    world.source.describe_by_id(es_connection("DELETING"))
+    world.source.describe_by_id(es_connection("DELETED"))
+
+    delete_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
+    assert len(world.time.sleeps) == 2
+
+
+def test_delete_racing_another_delete_succeeds(world: World) -> None:
+    world.source.describe_by_id(es_connection("ACTIVE"))
+    world.source.stubber.add_client_error(
+        "delete_outbound_cross_cluster_search_connection", "ResourceNotFoundException", "gone", 404)
+
+    delete_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
+
+
+def test_poll_interval_starts_at_one_second_and_grows_to_a_tenth_of_the_wait() -> None:
+    assert poll_interval(0) == 1.0
+    assert poll_interval(50) == 5.0
+    assert poll_interval(10_000) == 20.0
+
+
+def test_opensearch_api_speaks_its_own_shapes() -> None:
+    client = boto3.client("opensearch", region_name="us-east-1")
+    api = ConnectionApi(client, "OPENSEARCH")
+    item = {
+        "LocalDomainInfo": {"AWSDomainInformation": SOURCE.as_api()},
+        "RemoteDomainInfo": {"AWSDomainInformation": DESTINATION.as_api()},
+        "ConnectionId": CONNECTION_ID,
+        "ConnectionAlias": "logs",
+        "ConnectionStatus": {"StatusCode": "VALIDATING"},
+        "ConnectionMode": "DIRECT",
+    }
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "create_outbound_connection",
+            item,
+            {
+                "LocalDomainInfo": {"AWSDomainInformation": SOURCE.as_api()},
+                "RemoteDomainInfo": {"AWSDomainInformation": DESTINATION.as_api()},
+                "ConnectionAlias": "logs",
+                "ConnectionMode": "DIRECT",
+                "ConnectionProperties": {"CrossClusterSearch": {"SkipUnavailable": "ENABLED"}},
+            },
+        )
+        stubber.add_response(
+            "describe_outbound_connections",
+            {"Connections": [dict(item, ConnectionStatus={"StatusCode": "ACTIVE"})]},
+            {"Filters": [{"Name": "connection-id", "Values": [CONNECTION_ID]}], "MaxResults": 100},
+        )
+        created = api.create_outbound(
+            spec(api="OPENSEARCH", connection_mode="DIRECT", skip_unavailable="ENABLED"))
+        found = api.get_outbound(CONNECTION_ID)
+        stubber.assert_no_pending_responses()
+    assert created.source == SOURCE and created.destination == DESTINATION and created.alias == "logs"
+    assert found is not None and found.status == "ACTIVE"

@@ -1,0 +1,226 @@
+"""The construct's template: resource, properties, dependencies, provider, IAM, synth-time validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_elasticsearch as elasticsearch
+from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk.assertions import Template
+
+from cross_cluster_search import (
+    ConnectionApi,
+    ConnectionMode,
+    DomainInfo,
+    InboundConnectionAccepter,
+    OutboundConnection,
+)
+
+ACCOUNT = "111111111111"
+SOURCE = DomainInfo(owner_id=ACCOUNT, domain_name="logs-source", region="us-east-1")
+DESTINATION = DomainInfo(owner_id=ACCOUNT, domain_name="logs-destination", region="eu-west-1")
+OTHER_ACCOUNT = DomainInfo(owner_id="222222222222", domain_name="logs-destination", region="us-east-1")
+
+
+def new_stack(env: cdk.Environment | None = None) -> cdk.Stack:
+    # Bundling is skipped for every stack here; test_bundling.py bundles for real.
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    return cdk.Stack(app, "Test", env=env or cdk.Environment(account=ACCOUNT, region="us-east-1"))
+
+
+def connect(stack: cdk.Stack, id_: str = "Conn", **kwargs: Any) -> OutboundConnection:
+    values: dict[str, Any] = {"source": SOURCE, "destination": DESTINATION, "connection_alias": "logs"}
+    values.update(kwargs)
+    return OutboundConnection(stack, id_, **values)
+
+
+def only(template: Template, type_: str) -> dict[str, Any]:
+    resources = template.find_resources(type_)
+    assert len(resources) == 1, resources
+    return next(iter(resources.values()))
+
+
+def test_resource_type_and_properties_mirror_the_api_request() -> None:
+    stack = new_stack()
+    connect(stack, timeout=cdk.Duration.minutes(5))
+    resource = only(Template.from_stack(stack), "Custom::OutboundCrossClusterSearchConnection")
+    props = resource["Properties"]
+    assert props["SourceDomainInfo"] == {"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"}
+    assert props["DestinationDomainInfo"] == {
+        "OwnerId": ACCOUNT, "DomainName": "logs-destination", "Region": "eu-west-1"}
+    assert props["ConnectionAlias"] == "logs"
+    assert props["AcceptConnection"] == "true"
+    assert props["TimeoutSeconds"] == "300"
+    assert props["Api"] == "ELASTICSEARCH"
+    assert props["ServiceTimeout"] == "450"
+    assert resource["DeletionPolicy"] == "Delete"
+
+
+def test_accept_defaults_follow_the_owner_accounts() -> None:
+    stack = new_stack()
+    connect(stack, "Other", destination=OTHER_ACCOUNT)
+    connect(stack, "Tokens", source=DomainInfo(owner_id=cdk.Aws.ACCOUNT_ID, domain_name="a-src", region="us-east-1"),
+            destination=DomainInfo(owner_id="333333333333", domain_name="a-dst", region="us-east-1"))
+    connect(stack, "Forced", destination=OTHER_ACCOUNT, connection_alias="forced", accept_connection=True)
+    template = Template.from_stack(stack)
+    values = sorted(r["Properties"]["AcceptConnection"]
+                    for r in template.find_resources("Custom::OutboundCrossClusterSearchConnection").values())
+    assert values == ["auto", "false", "true"]
+
+
+def test_attributes_are_ref_and_getatt() -> None:
+    stack = new_stack()
+    connection = connect(stack)
+    cdk.CfnOutput(stack, "Id", value=connection.connection_id)
+    cdk.CfnOutput(stack, "Status", value=connection.connection_status)
+    outputs = Template.from_stack(stack).to_json()["Outputs"]
+    logical_id = stack.get_logical_id(connection.resource.node.default_child)  # type: ignore[arg-type]
+    assert outputs["Id"]["Value"] == {"Ref": logical_id}
+    assert outputs["Status"]["Value"] == {"Fn::GetAtt": [logical_id, "ConnectionStatus"]}
+    assert connection.connection_alias == "logs"
+
+
+def test_one_provider_function_for_many_connections_with_the_longest_timeout() -> None:
+    stack = new_stack()
+    for index in range(3):
+        connect(stack, f"Conn{index}", connection_alias=f"logs{index}", timeout=cdk.Duration.seconds(60 * (index + 1)))
+    template = Template.from_stack(stack)
+    function = only(template, "AWS::Lambda::Function")
+    assert function["Properties"]["Runtime"] == "python3.12"
+    assert function["Properties"]["Handler"] == "index.handler"
+    assert function["Properties"]["Timeout"] == 180 + 90
+    template.resource_count_is("Custom::OutboundCrossClusterSearchConnection", 3)
+    template.resource_count_is("AWS::IAM::Policy", 3)
+
+
+def test_iam_is_exact_least_privilege_per_connection() -> None:
+    stack = new_stack()
+    connect(stack)
+    policy = only(Template.from_stack(stack), "AWS::IAM::Policy")
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    by_resource: dict[str, list[str]] = {}
+    for statement in statements:
+        key = statement["Resource"] if isinstance(statement["Resource"], str) else "source"
+        by_resource[key] = sorted(by_resource.get(key, []) + statement["Action"])
+    assert by_resource["source"] == ["es:CreateOutboundConnection", "es:CreateOutboundCrossClusterSearchConnection"]
+    assert by_resource["*"] == sorted([
+        "es:AcceptInboundConnection", "es:AcceptInboundCrossClusterSearchConnection",
+        "es:DeleteOutboundConnection", "es:DeleteOutboundCrossClusterSearchConnection",
+        "es:DescribeOutboundConnections", "es:DescribeOutboundCrossClusterSearchConnections",
+    ])
+    source_statement = next(s for s in statements if not isinstance(s["Resource"], str))
+    joined = cdk.Stack.of(stack).resolve(source_statement["Resource"])
+    assert "domain/logs-source" in str(joined) and ":es:us-east-1:111111111111:" in str(joined)
+    for statement in statements:
+        assert all(not action.endswith("*") for action in statement["Action"])
+
+
+def test_no_accept_permission_without_accept_and_assume_role_with_a_role() -> None:
+    stack = new_stack()
+    connect(stack, "NoAccept", destination=OTHER_ACCOUNT)
+    role = "arn:aws:iam::222222222222:role/accept"
+    connect(stack, "Role", destination=OTHER_ACCOUNT, connection_alias="viarole", accept_role_arn=role,
+            accept_role_external_id="ext-id")
+    template = Template.from_stack(stack)
+    documents = {k: v["Properties"]["PolicyDocument"]["Statement"]
+                 for k, v in template.find_resources("AWS::IAM::Policy").items()}
+    no_accept = next(v for k, v in documents.items() if k.startswith("NoAccept"))
+    assert not any("Accept" in a for s in no_accept for a in s["Action"])
+    with_role = next(v for k, v in documents.items() if k.startswith("Role"))
+    assert {"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": role} in with_role
+    actions = [a for s in with_role for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+    assert not any(a.startswith("es:Accept") for a in actions)
+
+
+def test_connection_depends_on_its_policy_and_on_domain_constructs() -> None:
+    stack = new_stack()
+    source = opensearch.Domain(stack, "Src", version=opensearch.EngineVersion.OPENSEARCH_2_19, domain_name="src-domain")
+    destination = elasticsearch.Domain(stack, "Dst", version=elasticsearch.ElasticsearchVersion.V7_10,
+                                       domain_name="dst-domain")
+    connect(stack, source=source, destination=destination)
+    template = Template.from_stack(stack)
+    resource = only(template, "Custom::OutboundCrossClusterSearchConnection")
+    depends = resource["DependsOn"]
+    source_id = stack.get_logical_id(source.node.default_child)  # type: ignore[arg-type]
+    destination_id = stack.get_logical_id(destination.node.default_child)  # type: ignore[arg-type]
+    assert source_id in depends and destination_id in depends
+    assert any(d.startswith("ConnPolicy") for d in depends)
+    assert resource["Properties"]["SourceDomainInfo"] == {
+        "OwnerId": ACCOUNT, "DomainName": {"Ref": source_id}, "Region": "us-east-1"}
+
+
+def test_environment_agnostic_stack_uses_pseudo_parameters() -> None:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    stack = cdk.Stack(app, "Agnostic")
+    domain = opensearch.Domain(stack, "Src", version=opensearch.EngineVersion.OPENSEARCH_2_19)
+    info = DomainInfo.from_domain(domain)
+    assert stack.resolve(info.owner_id) == {"Ref": "AWS::AccountId"}
+    assert stack.resolve(info.region) == {"Ref": "AWS::Region"}
+
+
+def test_imported_domain_takes_owner_and_region_from_its_arn() -> None:
+    stack = new_stack()
+    imported = opensearch.Domain.from_domain_attributes(
+        stack, "Imported", domain_arn="arn:aws:es:eu-west-1:222222222222:domain/remote-logs",
+        domain_endpoint="https://search-remote-logs.eu-west-1.es.amazonaws.com")
+    info = DomainInfo.from_domain(imported)
+    assert (info.owner_id, info.domain_name, info.region) == ("222222222222", "remote-logs", "eu-west-1")
+
+
+def test_opensearch_api_options_and_retain() -> None:
+    stack = new_stack()
+    connect(stack, api=ConnectionApi.OPENSEARCH, connection_mode=ConnectionMode.VPC_ENDPOINT, skip_unavailable=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN, connection_alias="a-long-alias-for-opensearch-api")
+    resource = only(Template.from_stack(stack), "Custom::OutboundCrossClusterSearchConnection")
+    assert resource["Properties"]["Api"] == "OPENSEARCH"
+    assert resource["Properties"]["ConnectionMode"] == "VPC_ENDPOINT"
+    assert resource["Properties"]["SkipUnavailable"] == "ENABLED"
+    assert resource["DeletionPolicy"] == "Retain"
+
+
+def test_accepter_shares_the_provider() -> None:
+    stack = new_stack()
+    connect(stack)
+    accepter = InboundConnectionAccepter(stack, "Accept", source=OTHER_ACCOUNT, destination=SOURCE)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Lambda::Function", 1)
+    resource = only(template, "Custom::InboundCrossClusterSearchConnectionAccepter")
+    assert "ConnectionAlias" not in resource["Properties"]
+    assert accepter.connection_id is not None
+    policies = template.find_resources("AWS::IAM::Policy")
+    accepter_policy = next(v for k, v in policies.items() if k.startswith("AcceptPolicy"))
+    assert accepter_policy["Properties"]["PolicyDocument"]["Statement"] == [{
+        "Action": [f"es:{verb}Inbound{kind}Connection{plural}" for verb, plural in
+                   (("Describe", "s"), ("Accept", ""), ("Delete", "")) for kind in ("", "CrossClusterSearch")],
+        "Effect": "Allow", "Resource": "*"}]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"source": DomainInfo(owner_id=ACCOUNT, domain_name="Bad_Name", region="us-east-1")}, "source.domain_name"),
+        ({"source": DomainInfo(owner_id="123", domain_name="good-name", region="us-east-1")}, "source.owner_id"),
+        ({"destination": DomainInfo(owner_id=ACCOUNT, domain_name="good-name", region="mars")}, "destination.region"),
+        ({"connection_alias": "x"}, "connection_alias"),
+        ({"connection_alias": "a" * 21}, "connection_alias"),
+        ({"timeout": cdk.Duration.seconds(5)}, "timeout"),
+        ({"timeout": cdk.Duration.minutes(20)}, "timeout"),
+        ({"connection_mode": ConnectionMode.DIRECT}, "connection_mode"),
+        ({"accept_role_external_id": "abc"}, "accept_role_external_id"),
+        ({"accept_connection": False, "accept_role_arn": "arn:aws:iam::222222222222:role/a"}, "accept_role_arn"),
+        ({"source": "logs-source"}, "source"),
+    ],
+)
+def test_bad_props_fail_at_synth_time_naming_the_field(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=f"^{field}"):
+        connect(new_stack(), **kwargs)
+
+
+def test_tokens_are_left_to_the_handler() -> None:
+    stack = new_stack()
+    parameter = cdk.CfnParameter(stack, "Alias").value_as_string
+    connect(stack, connection_alias=parameter,
+            destination=DomainInfo(owner_id=cdk.Aws.ACCOUNT_ID, domain_name=cdk.Fn.ref("Name"), region=cdk.Aws.REGION))
+    Template.from_stack(stack).resource_count_is("Custom::OutboundCrossClusterSearchConnection", 1)

@@ -1,0 +1,98 @@
+"""Property parsing: CloudFormation's strings in, a typed spec or an error naming the field out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from properties import InvalidInput, parse_accepter, parse_outbound
+
+SOURCE = {"OwnerId": "111111111111", "DomainName": "logs-source", "Region": "us-east-1"}
+DESTINATION = {"OwnerId": "111111111111", "DomainName": "logs-destination", "Region": "eu-west-1"}
+
+
+def props(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "ServiceToken": "arn:aws:lambda:us-east-1:111111111111:function:x",
+        "SourceDomainInfo": dict(SOURCE),
+        "DestinationDomainInfo": dict(DESTINATION),
+        "ConnectionAlias": "logs",
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def test_defaults_accept_same_account_and_wait_ten_minutes() -> None:
+    spec = parse_outbound(props())
+    assert spec.accept is True
+    assert spec.timeout_seconds == 600
+    assert spec.api == "ELASTICSEARCH"
+    assert spec.source.region == "us-east-1" and spec.destination.region == "eu-west-1"
+
+
+def test_auto_accept_is_off_across_accounts() -> None:
+    other = dict(DESTINATION, OwnerId="222222222222")
+    assert parse_outbound(props(DestinationDomainInfo=other)).accept is False
+    assert parse_outbound(props(DestinationDomainInfo=other, AcceptConnection="true")).accept is True
+    assert parse_outbound(props(AcceptConnection="false")).accept is False
+
+
+def test_strings_become_typed_values() -> None:
+    spec = parse_outbound(
+        props(TimeoutSeconds="45", Api="OPENSEARCH", ConnectionMode="DIRECT", SkipUnavailable="ENABLED")
+    )
+    assert (spec.timeout_seconds, spec.connection_mode, spec.skip_unavailable) == (45, "DIRECT", "ENABLED")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"SourceDomainInfo": dict(SOURCE, DomainName="Logs")}, "SourceDomainInfo.DomainName"),
+        ({"SourceDomainInfo": dict(SOURCE, DomainName="ab")}, "SourceDomainInfo.DomainName"),
+        ({"SourceDomainInfo": dict(SOURCE, DomainName="a" * 29)}, "SourceDomainInfo.DomainName"),
+        ({"DestinationDomainInfo": dict(DESTINATION, OwnerId="12345")}, "DestinationDomainInfo.OwnerId"),
+        ({"DestinationDomainInfo": dict(DESTINATION, Region="moon")}, "DestinationDomainInfo.Region"),
+        ({"DestinationDomainInfo": {"DomainName": "abc"}}, "DestinationDomainInfo.OwnerId"),
+        ({"DestinationDomainInfo": dict(DESTINATION, Extra="1")}, "DestinationDomainInfo.Extra"),
+        ({"DestinationDomainInfo": "logs-destination"}, "DestinationDomainInfo"),
+        ({"DestinationDomainInfo": dict(SOURCE)}, "DestinationDomainInfo"),
+        ({"ConnectionAlias": "a" * 21}, "ConnectionAlias"),
+        ({"ConnectionAlias": "9lives"}, "ConnectionAlias"),
+        ({"ConnectionAlias": None}, "ConnectionAlias"),
+        ({"AcceptConnection": "yes"}, "AcceptConnection"),
+        ({"TimeoutSeconds": "9"}, "TimeoutSeconds"),
+        ({"TimeoutSeconds": "781"}, "TimeoutSeconds"),
+        ({"TimeoutSeconds": "1e3"}, "TimeoutSeconds"),
+        ({"TimeoutSeconds": "٣٠"}, "TimeoutSeconds"),
+        ({"Api": "SOLR"}, "Api"),
+        ({"ConnectionMode": "DIRECT"}, "ConnectionMode"),
+        ({"Api": "OPENSEARCH", "SkipUnavailable": "MAYBE"}, "SkipUnavailable"),
+        ({"AcceptRoleArn": "role/x"}, "AcceptRoleArn"),
+        ({"AcceptRoleExternalId": "abc"}, "AcceptRoleExternalId"),
+        ({"Surprise": "1"}, "ResourceProperties.Surprise"),
+    ],
+)
+def test_each_bad_value_names_its_field(overrides: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_outbound(props(**overrides))
+    assert raised.value.field == field
+    assert str(raised.value).startswith(field + " ")
+    assert len(str(raised.value)) <= 256
+
+
+def test_opensearch_api_allows_longer_aliases() -> None:
+    assert parse_outbound(props(Api="OPENSEARCH", ConnectionAlias="a" * 100)).alias == "a" * 100
+    with pytest.raises(InvalidInput, match="2-100"):
+        parse_outbound(props(Api="OPENSEARCH", ConnectionAlias="a" * 101))
+
+
+def test_long_bad_values_are_shortened_in_messages() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_outbound(props(ConnectionAlias="é" * 5000))
+    assert len(str(raised.value)) < 200
+    assert str(raised.value).isascii()
+
+
+def test_accepter_alias_is_optional() -> None:
+    spec = parse_accepter({"SourceDomainInfo": SOURCE, "DestinationDomainInfo": DESTINATION})
+    assert spec.alias is None and spec.timeout_seconds == 600
