@@ -7,10 +7,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup synth deploy-local test lint bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt pyproject.toml ccs_offline/lambda-runtime.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	# boto3 as the Lambda Python runtime ships it, for the offline driver's Lambda-like process
+	$(PY) -m pip install --quiet --target $(VENV)/lambda-runtime -r ccs_offline/lambda-runtime.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

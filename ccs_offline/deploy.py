@@ -1,0 +1,63 @@
+"""`make deploy-local`: the sample app's connection lifecycle against the emulator, offline.
+
+Usage: python -m ccs_offline.deploy [CDK_OUT]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ccs_offline.driver import Response, load_assembly
+from ccs_offline.emulator import ConnectionStore, Delays
+from ccs_offline.world import offline, seed_domains
+
+
+def _show(step: str, responses: list[Response]) -> None:
+    """Print each response CloudFormation received during a step (cleanup Deletes included)."""
+    for response in responses:
+        detail = f" reason={response.reason!r}" if response.reason else ""
+        print(f"  {step:<8} {response.request_type:<6} {response.logical_id}: {response.status} "
+              f"physical id={response.physical_id} in {response.latency:.2f} s{detail}")
+
+
+def main(argv: list[str]) -> int:
+    """Deploy, show outputs, update in place, replace, delete; exit 1 if anything is off."""
+    cdk_out = Path(argv[1] if len(argv) > 1 else "cdk.out")
+    failures = 0
+    for stack in load_assembly(cdk_out):
+        resources = [d.logical_id for d in stack.custom_resources()]
+        if not resources:
+            continue
+        store = ConnectionStore(Delays(validating=1.0, provisioning=1.0, deleting=1.0))
+        print(f"Stack {stack.name} (account {stack.account}, region {stack.region}), offline emulator")
+        for line in seed_domains(store, stack):
+            print(f"  domain   {line}")
+        with offline(stack, store) as world:
+            cfn = world.cloudformation
+            created = cfn.deploy()
+            _show("create", cfn.history)
+            failures += sum(not r.ok for r in created)
+            print("  Outputs:", ", ".join(f"{k}={v}" for k, v in cfn.outputs().items()))
+            seen = len(cfn.history)
+            for logical_id in list(cfn.deployed):
+                timeout = str(int(cfn.deployed[logical_id].properties.get("TimeoutSeconds", "600")) - 60)
+                in_place = cfn.update(logical_id, {"TimeoutSeconds": timeout})
+                alias = cfn.deployed[logical_id].properties.get("ConnectionAlias", "demo") + "-v2"
+                replaced = cfn.update(logical_id, {"ConnectionAlias": alias})
+                failures += (not in_place.ok) + (not replaced.ok)
+                failures += in_place.physical_id != created[0].physical_id
+            _show("update", cfn.history[seen:])
+            print("  Outputs:", ", ".join(f"{k}={v}" for k, v in cfn.outputs().items()))
+            deleted = cfn.destroy()
+            _show("delete", deleted)
+            failures += sum(not r.ok for r in deleted)
+            left = world.store.live()
+            print(f"  Connections left that are not DELETED: {len(left)}; API calls: {len(world.store.calls)}")
+            failures += len(left)
+    print("OK: the lifecycle ran cleanly" if failures == 0 else f"FAILED: {failures} problem(s)")
+    return 0 if failures == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,601 @@
+"""A local emulator of the cross-cluster connection control plane (ES 2015-01-01 and OpenSearch 2021-01-01).
+
+It speaks botocore's rest-json wire protocol on 127.0.0.1, so real boto3 clients reach it through
+`AWS_ENDPOINT_URL_ELASTICSEARCH_SERVICE` / `AWS_ENDPOINT_URL_OPENSEARCH`. Routes, input validation,
+error codes and output shapes come from botocore's own service models. Identity is what AWS sees:
+the region from the SigV4 credential scope, the account from the access key. It also answers STS
+AssumeRole, for cross-account acceptance through a role.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import botocore.session
+from botocore.model import OperationModel, ServiceModel, Shape
+
+ES = "es"
+OPENSEARCH = "opensearch"
+LIMIT_PER_DOMAIN = 20
+#: States that count towards limits and alias uniqueness.
+_HOLDING = {"VALIDATING", "PENDING_ACCEPTANCE", "APPROVED", "PROVISIONING", "ACTIVE", "DELETING"}
+
+
+class ApiError(Exception):
+    """An error the service returns: the code's HTTP status comes from the model."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A seeded domain: where it lives and what it runs (e.g. 'OpenSearch_2.19', 'Elasticsearch_7.10')."""
+
+    owner_id: str
+    region: str
+    name: str
+    engine_version: str = "OpenSearch_2.19"
+
+    @property
+    def engine(self) -> str:
+        return self.engine_version.split("_", 1)[0]
+
+    @property
+    def version(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in re.findall(r"\d+", self.engine_version.split("_", 1)[1]))
+
+
+@dataclass
+class Connection:
+    """One connection, with the time at which its current transitional state ends."""
+
+    connection_id: str
+    source: dict[str, str]
+    destination: dict[str, str]
+    alias: str
+    status: str
+    message: str = ""
+    mode: str = "DIRECT"
+    skip_unavailable: str | None = None
+    due: float | None = None
+    history: list[str] = field(default_factory=list)
+
+    def move(self, status: str, message: str = "", due: float | None = None) -> None:
+        self.status, self.message, self.due = status, message, due
+        self.history.append(status)
+
+
+@dataclass
+class Faults:
+    """Fault injection, settable while the emulator runs."""
+
+    throttle_next: int = 0  #: the next N requests answer ThrottlingException (429)
+    error_next: int = 0  #: the next N requests answer InternalException (500)
+    stuck_in: set[str] = field(default_factory=set)  #: states that never end (e.g. {"VALIDATING"})
+    validation_failure: str | None = None  #: every new connection fails validation with this message
+    reject_all: bool = False  #: destination owners reject every pending connection at once
+    rate_per_second: float | None = None  #: per-account request rate; beyond it, ThrottlingException
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the emulator saw it."""
+
+    at: float
+    service: str
+    operation: str
+    account: str
+    region: str
+    status: int
+    error: str | None = None
+
+
+@dataclass
+class Delays:
+    """Seconds each transitional state lasts."""
+
+    validating: float = 0.2
+    provisioning: float = 0.2
+    deleting: float = 0.2
+    rejecting: float = 0.1
+
+
+_MODEL_SESSION = botocore.session.get_session()
+
+
+def _route_table() -> list[tuple[str, re.Pattern[str], str, OperationModel]]:
+    routes = []
+    for service in (ES, OPENSEARCH):
+        model: ServiceModel = _MODEL_SESSION.get_service_model(service)
+        for name in model.operation_names:
+            if "Connection" not in name:
+                continue
+            operation = model.operation_model(name)
+            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", operation.http["requestUri"])
+            routes.append((operation.http["method"], re.compile(pattern + "$"), service, operation))
+    return routes
+
+
+_ROUTES = _route_table()
+
+
+def validate(shape: Shape | None, value: Any, path: str = "") -> list[str]:
+    """Check a value against a model shape: required, types, enums, lengths, ranges, patterns."""
+    if shape is None:
+        return []
+    errors: list[str] = []
+    where = path or shape.name
+    kind = shape.type_name
+    meta = shape.metadata
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{where}: expected an object"]
+        for required in meta.get("required", []):
+            if required not in value:
+                errors.append(f"{where}.{required}: missing required member")
+        for key, item in value.items():
+            if key not in shape.members:
+                errors.append(f"{where}.{key}: unknown member")
+            else:
+                errors += validate(shape.members[key], item, f"{where}.{key}")
+    elif kind == "list":
+        if not isinstance(value, list):
+            return [f"{where}: expected a list"]
+        if len(value) < meta.get("min", 0):
+            errors.append(f"{where}: fewer than {meta['min']} items")
+        for index, item in enumerate(value):
+            errors += validate(shape.member, item, f"{where}[{index}]")  # type: ignore[attr-defined]
+    elif kind == "string":
+        if not isinstance(value, str):
+            return [f"{where}: expected a string"]
+        if shape.enum and value not in shape.enum:  # type: ignore[attr-defined]
+            errors.append(f"{where}: must be one of {', '.join(shape.enum)}")  # type: ignore[attr-defined]
+        if len(value) < meta.get("min", 0) or len(value) > meta.get("max", 1 << 30):
+            errors.append(f"{where}: length must be {meta.get('min', 0)}-{meta.get('max', 'any')}")
+        if "pattern" in meta and not re.fullmatch(meta["pattern"], value):
+            errors.append(f"{where}: must match {meta['pattern']}")
+    elif kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return [f"{where}: expected an integer"]
+        if value < meta.get("min", -(1 << 62)) or value > meta.get("max", 1 << 62):
+            errors.append(f"{where}: out of range")
+    return errors
+
+
+class ConnectionStore:
+    """The shared state behind both APIs: domains, connections, faults, the call log."""
+
+    def __init__(self, delays: Delays | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.delays = delays or Delays()
+        self.faults = Faults()
+        self.clock = clock
+        self.domains: dict[tuple[str, str, str], Domain] = {}
+        self.connections: dict[str, Connection] = {}
+        self.calls: list[Call] = []
+        self.credentials: dict[str, str] = {}  #: access key -> account
+        self.roles: dict[str, tuple[set[str], str | None]] = {}  #: role ARN -> (trusted accounts, external id)
+        self.lock = threading.RLock()
+        self._rate: dict[str, list[float]] = {}
+        self._ids = itertools.count(1)
+
+    # --- setup -------------------------------------------------------------------------------
+    def add_domain(self, owner_id: str, region: str, name: str, engine_version: str = "OpenSearch_2.19") -> Domain:
+        """Seed a domain in an account and region."""
+        domain = Domain(owner_id, region, name, engine_version)
+        self.domains[(owner_id, region, name)] = domain
+        return domain
+
+    def credentials_for(self, account: str) -> tuple[str, str]:
+        """An access key pair that identifies `account` to the emulator."""
+        key = "AKIA" + account + secrets.token_hex(2).upper()
+        self.credentials[key] = account
+        return key, "secret-" + account
+
+    def add_role(self, role_arn: str, trusted_accounts: set[str], external_id: str | None = None) -> None:
+        """A role that the trusted accounts may assume (for cross-account acceptance)."""
+        self.roles[role_arn] = (trusted_accounts, external_id)
+
+    # --- time --------------------------------------------------------------------------------
+    def _advance(self) -> None:
+        now = self.clock()
+        for conn in self.connections.values():
+            while conn.due is not None and conn.due <= now and conn.status not in self.faults.stuck_in:
+                self._finish(conn, conn.due)
+
+    def _finish(self, conn: Connection, at: float) -> None:
+        if conn.status == "VALIDATING":
+            failure = self.faults.validation_failure or self._validation_problem(conn)
+            if failure:
+                conn.move("VALIDATION_FAILED", failure)
+            elif self.faults.reject_all:
+                conn.move("REJECTING", "Rejected by the destination domain owner", at + self.delays.rejecting)
+            else:
+                conn.move("PENDING_ACCEPTANCE", "Connection is waiting for acceptance by the destination owner")
+        elif conn.status == "PROVISIONING":
+            conn.move("ACTIVE", "Connection is active")
+        elif conn.status == "DELETING":
+            conn.move("DELETED", "Connection is deleted")
+        elif conn.status == "REJECTING":
+            conn.move("REJECTED", conn.message)
+        else:
+            conn.due = None
+
+    def _validation_problem(self, conn: Connection) -> str | None:
+        source = self.domains.get((conn.source["OwnerId"], conn.source["Region"], conn.source["DomainName"]))
+        dest = self.domains.get(
+            (conn.destination["OwnerId"], conn.destination["Region"], conn.destination["DomainName"])
+        )
+        if source is None or dest is None:
+            return f"Domain {conn.destination['DomainName']} does not exist in {conn.destination['Region']}"
+        if source.engine == "Elasticsearch" and dest.engine == "OpenSearch":
+            return "An Elasticsearch domain cannot connect to an OpenSearch domain"
+        if source.engine == dest.engine and source.version < dest.version:
+            return f"Source version {source.engine_version} is older than destination version {dest.engine_version}"
+        cross_region = source.region != dest.region
+        for domain in (source, dest):
+            minimum = (7, 10) if cross_region else (6, 7)
+            if domain.engine == "Elasticsearch" and domain.version[:2] < minimum:
+                return f"{domain.name} runs {domain.engine_version}; Elasticsearch {minimum[0]}.{minimum[1]}+ needed"
+        return None
+
+    # --- the operations ----------------------------------------------------------------------
+    def handle(self, service: str, operation: str, params: dict[str, Any], account: str, region: str) -> Any:
+        """Run one operation for a caller; returns the output dict (in the service's own shapes)."""
+        with self.lock:
+            self._advance()
+            name = re.sub(r"CrossClusterSearch", "", operation)
+            method = getattr(self, "_" + re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower())
+            return method(service, params, account, region)
+
+    def _fresh_id(self) -> str:
+        return f"cc-{next(self._ids):04d}{secrets.token_hex(6)}"
+
+    def _create_outbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
+        source = _domain_param(service, params, "source")
+        dest = _domain_param(service, params, "destination")
+        source.setdefault("OwnerId", account)
+        source.setdefault("Region", region)
+        dest.setdefault("OwnerId", account)
+        dest.setdefault("Region", region)
+        if (source["OwnerId"], source["Region"]) != (account, region):
+            raise ApiError("ValidationException", "The source domain must belong to the caller's account and region")
+        if (account, region, source["DomainName"]) not in self.domains:
+            raise ApiError("ResourceNotFoundException", f"Domain not found: {source['DomainName']}")
+        alias = params["ConnectionAlias"]
+        held = [c for c in self.connections.values() if c.status in _HOLDING]
+        if any(c.source == source and c.alias == alias for c in held):
+            raise ApiError("ResourceAlreadyExistsException",
+                           f"Connection alias {alias} already exists for domain {source['DomainName']}")
+        if sum(c.source == source for c in held) >= LIMIT_PER_DOMAIN:
+            raise ApiError("LimitExceededException",
+                           f"Domain {source['DomainName']} already has {LIMIT_PER_DOMAIN} outbound connections")
+        if sum(c.destination == dest for c in held) >= LIMIT_PER_DOMAIN:
+            raise ApiError("LimitExceededException",
+                           f"Domain {dest['DomainName']} already has {LIMIT_PER_DOMAIN} inbound connections")
+        conn = Connection(self._fresh_id(), source, dest, alias, "VALIDATING",
+                          mode=params.get("ConnectionMode", "DIRECT"),
+                          skip_unavailable=params.get("ConnectionProperties", {}).get("CrossClusterSearch", {})
+                          .get("SkipUnavailable"))
+        conn.move("VALIDATING", "Connection is being validated", self.clock() + self.delays.validating)
+        self.connections[conn.connection_id] = conn
+        item = _render(service, conn, "outbound")
+        return item
+
+    def _visible(self, direction: str, account: str, region: str) -> list[Connection]:
+        if direction == "outbound":
+            return [c for c in self.connections.values()
+                    if (c.source["OwnerId"], c.source["Region"]) == (account, region)]
+        return [c for c in self.connections.values()
+                if (c.destination["OwnerId"], c.destination["Region"]) == (account, region)
+                and c.status not in ("VALIDATING", "VALIDATION_FAILED")]
+
+    def _describe(self, service: str, direction: str, params: dict[str, Any], account: str, region: str) -> Any:
+        found = self._visible(direction, account, region)
+        for flt in params.get("Filters", []):
+            getter = _FILTERS[service][direction].get(flt["Name"])
+            if getter is None:
+                raise ApiError("ValidationException", f"Unsupported filter name: {flt['Name']}")
+            found = [c for c in found if getter(c) in flt["Values"]]
+        start = 0
+        if "NextToken" in params:
+            try:
+                start = int(base64.b64decode(params["NextToken"], validate=True).decode())
+            except ValueError:
+                raise ApiError("InvalidPaginationTokenException", "The pagination token is invalid") from None
+        size = params.get("MaxResults") or 100
+        page = found[start:start + size]
+        key = "CrossClusterSearchConnections" if service == ES else "Connections"
+        output: dict[str, Any] = {key: [_render(service, c, direction) for c in page]}
+        if start + size < len(found):
+            output["NextToken"] = base64.b64encode(str(start + size).encode()).decode()
+        return output
+
+    def _describe_outbound_connections(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
+        return self._describe(service, "outbound", params, account, region)
+
+    def _describe_inbound_connections(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
+        return self._describe(service, "inbound", params, account, region)
+
+    def _find(self, direction: str, params: dict[str, Any], account: str, region: str) -> Connection:
+        connection_id = params.get("CrossClusterSearchConnectionId") or params.get("ConnectionId")
+        for conn in self._visible(direction, account, region):
+            if conn.connection_id == connection_id:
+                return conn
+        raise ApiError("ResourceNotFoundException", f"Connection {connection_id} not found")
+
+    def _single(self, service: str, conn: Connection, direction: str) -> Any:
+        return {("CrossClusterSearchConnection" if service == ES else "Connection"): _render(service, conn, direction)}
+
+    def _accept_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
+        conn = self._find("inbound", params, account, region)
+        if conn.status != "PENDING_ACCEPTANCE":
+            raise ApiError("ValidationException", f"Connection {conn.connection_id} is {conn.status}, not pending")
+        conn.move("PROVISIONING", "Connection is being provisioned", self.clock() + self.delays.provisioning)
+        return self._single(service, conn, "inbound")
+
+    def _reject_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
+        conn = self._find("inbound", params, account, region)
+        if conn.status != "PENDING_ACCEPTANCE":
+            raise ApiError("ValidationException", f"Connection {conn.connection_id} is {conn.status}, not pending")
+        conn.move("REJECTING", "Rejected by the destination domain owner", self.clock() + self.delays.rejecting)
+        return self._single(service, conn, "inbound")
+
+    def _delete(self, service: str, direction: str, params: dict[str, Any], account: str, region: str) -> Any:
+        conn = self._find(direction, params, account, region)
+        if conn.status == "DELETED":
+            raise ApiError("ResourceNotFoundException", f"Connection {conn.connection_id} is already deleted")
+        if conn.status != "DELETING":
+            conn.move("DELETING", "Connection is being deleted", self.clock() + self.delays.deleting)
+        return self._single(service, conn, direction)
+
+    def _delete_outbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
+        return self._delete(service, "outbound", params, account, region)
+
+    def _delete_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
+        return self._delete(service, "inbound", params, account, region)
+
+    # --- inspection for tests ----------------------------------------------------------------
+    def live(self) -> list[Connection]:
+        """Connections that are not DELETED (nor dead after a failed validation or a rejection)."""
+        with self.lock:
+            self._advance()
+            return [c for c in self.connections.values()
+                    if c.status not in ("DELETED", "VALIDATION_FAILED", "REJECTED")]
+
+    def status_of(self, connection_id: str) -> str:
+        with self.lock:
+            self._advance()
+            return self.connections[connection_id].status
+
+    def throttled(self, account: str) -> bool:
+        """Per-account rate limit (a sliding one-second window)."""
+        rate = self.faults.rate_per_second
+        if rate is None:
+            return False
+        now = self.clock()
+        window = [t for t in self._rate.get(account, []) if now - t < 1.0]
+        if len(window) >= rate:
+            self._rate[account] = window
+            return True
+        self._rate[account] = [*window, now]
+        return False
+
+
+def _domain_param(service: str, params: dict[str, Any], side: str) -> dict[str, str]:
+    if service == ES:
+        return dict(params["SourceDomainInfo" if side == "source" else "DestinationDomainInfo"])
+    return dict(params["LocalDomainInfo" if side == "source" else "RemoteDomainInfo"]["AWSDomainInformation"])
+
+
+_ES_INBOUND = {"PROVISIONING": "APPROVED", "ACTIVE": "APPROVED"}
+_ES_OUTBOUND = {"REJECTING": "REJECTED"}
+
+
+def _render(service: str, conn: Connection, direction: str) -> dict[str, Any]:
+    """A connection in the shape each API and direction uses."""
+    if service == ES:
+        table = _ES_INBOUND if direction == "inbound" else _ES_OUTBOUND
+        item: dict[str, Any] = {
+            "SourceDomainInfo": conn.source,
+            "DestinationDomainInfo": conn.destination,
+            "CrossClusterSearchConnectionId": conn.connection_id,
+            "ConnectionStatus": {"StatusCode": table.get(conn.status, conn.status), "Message": conn.message},
+        }
+    else:
+        item = {
+            "LocalDomainInfo": {"AWSDomainInformation": conn.source},
+            "RemoteDomainInfo": {"AWSDomainInformation": conn.destination},
+            "ConnectionId": conn.connection_id,
+            "ConnectionStatus": {"StatusCode": conn.status, "Message": conn.message},
+            "ConnectionMode": conn.mode,
+        }
+        if direction == "outbound" and conn.skip_unavailable:
+            item["ConnectionProperties"] = {"CrossClusterSearch": {"SkipUnavailable": conn.skip_unavailable}}
+    if direction == "outbound":
+        item["ConnectionAlias"] = conn.alias
+    return item
+
+
+def _filter_table() -> dict[str, dict[str, dict[str, Callable[[Connection], str]]]]:
+    def by(side: str, key: str) -> Callable[[Connection], str]:
+        return lambda c: getattr(c, side)[key]
+
+    def connection_id(c: Connection) -> str:
+        return c.connection_id
+
+    def table(id_name: str, source: str, dest: str) -> dict[str, dict[str, Callable[[Connection], str]]]:
+        return {
+            "outbound": {id_name: connection_id, f"{source}.domain-name": by("source", "DomainName"),
+                         **{f"{dest}.{k}": by("destination", v) for k, v in _FILTER_KEYS.items()}},
+            "inbound": {id_name: connection_id, f"{dest}.domain-name": by("destination", "DomainName"),
+                        **{f"{source}.{k}": by("source", v) for k, v in _FILTER_KEYS.items()}},
+        }
+
+    return {
+        ES: table("cross-cluster-search-connection-id", "source-domain-info", "destination-domain-info"),
+        OPENSEARCH: table("connection-id", "local-domain-info", "remote-domain-info"),
+    }
+
+
+_FILTER_KEYS = {"domain-name": "DomainName", "owner-id": "OwnerId", "region": "Region"}
+_FILTERS = _filter_table()
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        """Quiet: the store keeps its own call log."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_GET
+
+    def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _dispatch(self) -> None:
+        store = self.server.store
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        match = _CREDENTIAL.search(self.headers.get("Authorization", ""))
+        access_key, region, signing_service = match.groups() if match else ("", "", "")
+        account = store.credentials.get(access_key, "")
+        path = unquote(urlsplit(self.path).path)
+        self.seen = ("Unknown", signing_service)
+        status, error = 200, None
+        try:
+            if not account:
+                raise ApiError("UnrecognizedClientException", "The security token included in the request is invalid",
+                               403)
+            if signing_service == "sts":
+                self.seen = ("AssumeRole", "sts")
+                self._reply(200, self._assume_role(body, account), {"Content-Type": "text/xml"})
+                return
+            output = self._operation(path, body, account, region)
+            self._reply(200, json.dumps(output).encode(), {"Content-Type": "application/json"})
+        except ApiError as failure:
+            status, error = self._error(failure, self.seen[1], self.seen[0])
+        finally:
+            with store.lock:
+                store.calls.append(Call(store.clock(), self.seen[1], self.seen[0], account, region, status, error))
+
+    def _operation(self, path: str, body: bytes, account: str, region: str) -> Any:
+        store = self.server.store
+        for method, pattern, service, operation in _ROUTES:
+            matched = pattern.match(path)
+            if method != self.command or not matched:
+                continue
+            self.seen = (operation.name, service)
+            with store.lock:
+                if store.faults.throttle_next > 0 or store.throttled(account):
+                    store.faults.throttle_next = max(0, store.faults.throttle_next - 1)
+                    raise ApiError("ThrottlingException", "Rate exceeded", 429)
+                if store.faults.error_next > 0:
+                    store.faults.error_next -= 1
+                    raise ApiError("InternalException", "Internal error, please retry", 500)
+            params: dict[str, Any] = json.loads(body) if body else {}
+            for uri_name, value in matched.groupdict().items():
+                member = next(k for k, v in operation.input_shape.members.items()
+                              if v.serialization.get("name") == uri_name)
+                params[member] = value
+            problems = validate(operation.input_shape, params)
+            if problems:
+                raise ApiError("ValidationException", "; ".join(problems)[:500])
+            output = store.handle(service, operation.name, params, account, region)
+            invalid = validate(operation.output_shape, output)
+            if invalid:
+                raise AssertionError(f"emulator produced an invalid {operation.name} response: {invalid}")
+            return output
+        raise ApiError("UnknownOperationException", f"No operation at {self.command} {path}", 404)
+
+    def _error(self, failure: ApiError, service: str, operation_name: str) -> tuple[int, str]:  # noqa: ARG002
+        status = failure.status
+        if status is None:
+            try:
+                shape = _MODEL_SESSION.get_service_model(service if service in (ES, OPENSEARCH) else ES).shape_for(
+                    failure.code)
+                status = int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
+            except Exception:  # noqa: BLE001 - codes outside the model default to 400
+                status = 400
+        body = json.dumps({"message": failure.message}).encode()
+        self._reply(status, body, {"Content-Type": "application/json", "x-amzn-ErrorType": failure.code})
+        return status, failure.code
+
+    def _assume_role(self, body: bytes, account: str) -> bytes:
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        role_arn = form.get("RoleArn", "")
+        trusted, external_id = self.server.store.roles.get(role_arn, (set(), None))
+        if account not in trusted or (external_id is not None and form.get("ExternalId") != external_id):
+            raise ApiError("AccessDenied", f"Not authorized to assume {role_arn}", 403)
+        role_account = role_arn.split(":")[4]
+        key, secret = self.server.store.credentials_for(role_account)
+        return (
+            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>"
+            f"<Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>"
+            "<SessionToken>emulated</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>"
+            f"<AssumedRoleUser><Arn>{role_arn}/session</Arn><AssumedRoleId>AROAEMULATED:session</AssumedRoleId>"
+            "</AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>emulated</RequestId>"
+            "</ResponseMetadata></AssumeRoleResponse>"
+        ).encode()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, store: ConnectionStore) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.store = store
+
+
+@dataclass
+class Emulator:
+    """A running emulator: its store and its endpoint URL."""
+
+    store: ConnectionStore
+    url: str
+
+    def endpoint_env(self) -> dict[str, str]:
+        """Environment variables that point boto3 clients at the emulator."""
+        return {
+            "AWS_ENDPOINT_URL_ELASTICSEARCH_SERVICE": self.url,
+            "AWS_ENDPOINT_URL_OPENSEARCH": self.url,
+            "AWS_ENDPOINT_URL_STS": self.url,
+            "AWS_ENDPOINT_URL": self.url,
+        }
+
+
+@contextmanager
+def running(store: ConnectionStore | None = None) -> Iterator[Emulator]:
+    """Serve a store on a free loopback port for the duration of the block."""
+    server = _Server(store or ConnectionStore())
+    thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+    thread.start()
+    try:
+        yield Emulator(server.store, f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
