@@ -135,6 +135,7 @@ class StackTemplate:
     assembly_dir: Path
     account: str
     region: str
+    artifact_id: str = ""
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -154,9 +155,9 @@ class StackTemplate:
     def function(self, logical_id: str) -> ProviderFunction:
         resource = self.resources[logical_id]
         props = resource["Properties"]
-        asset = resource.get("Metadata", {}).get("aws:asset:path")
+        asset = resource.get("Metadata", {}).get("aws:asset:path") or self._asset_from_manifest(props)
         if not asset:
-            raise ValueError(f"Function {logical_id} has no local asset (aws:asset:path) to run")
+            raise ValueError(f"Function {logical_id} has no local asset to run")
         return ProviderFunction(
             logical_id=logical_id,
             handler=props["Handler"],
@@ -164,6 +165,15 @@ class StackTemplate:
             environment={k: str(self.resolve(v)) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
             asset_dir=self.assembly_dir / asset,
         )
+
+    def _asset_from_manifest(self, props: dict[str, Any]) -> str | None:
+        """The asset directory behind Code.S3Key, from the stack's assets manifest."""
+        key = str(props.get("Code", {}).get("S3Key", ""))
+        manifest = self.assembly_dir / f"{self.artifact_id}.assets.json"
+        if not key.endswith(".zip") or not manifest.is_file():
+            return None
+        entry = json.loads(manifest.read_text()).get("files", {}).get(key.removesuffix(".zip"))
+        return str(entry["source"]["path"]) if entry else None
 
     def custom_resources(self) -> list[CustomResourceDef]:
         """Custom resources in an order that respects DependsOn and references between them."""
@@ -281,6 +291,7 @@ def load_assembly(cdk_out: Path, account: str = "111111111111", region: str = "u
             assembly_dir=cdk_out,
             account=account if env[2].startswith("unknown") else env[2],
             region=region if env[3].startswith("unknown") else env[3],
+            artifact_id=name,
         ))
     return stacks
 

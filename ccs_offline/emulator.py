@@ -498,7 +498,7 @@ class _Handler(BaseHTTPRequestHandler):
             output = self._operation(path, body, account, region)
             self._reply(200, json.dumps(output).encode(), {"Content-Type": "application/json"})
         except ApiError as failure:
-            status, error = self._error(failure, self.seen[1], self.seen[0])
+            status, error = self._error(failure, self.seen[1])
         finally:
             with store.lock:
                 store.calls.append(Call(store.clock(), self.seen[1], self.seen[0], account, region, status, error))
@@ -532,7 +532,7 @@ class _Handler(BaseHTTPRequestHandler):
             return output
         raise ApiError("UnknownOperationException", f"No operation at {self.command} {path}", 404)
 
-    def _error(self, failure: ApiError, service: str, operation_name: str) -> tuple[int, str]:  # noqa: ARG002
+    def _error(self, failure: ApiError, service: str) -> tuple[int, str]:
         status = failure.status
         if status is None:
             try:
@@ -541,6 +541,11 @@ class _Handler(BaseHTTPRequestHandler):
                 status = int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
             except Exception:  # noqa: BLE001 - codes outside the model default to 400
                 status = 400
+        if service == "sts":  # the query protocol answers errors in XML
+            xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{failure.code}</Code>"
+                   f"<Message>{failure.message}</Message></Error><RequestId>emulated</RequestId></ErrorResponse>")
+            self._reply(status, xml.encode(), {"Content-Type": "text/xml"})
+            return status, failure.code
         body = json.dumps({"message": failure.message}).encode()
         self._reply(status, body, {"Content-Type": "application/json", "x-amzn-ErrorType": failure.code})
         return status, failure.code

@@ -1,0 +1,75 @@
+"""Integration fixtures: one bundled synthesis per session, a fresh emulator and local CloudFormation per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+
+from ccs_offline.driver import LocalCloudFormation, StackTemplate, load_assembly
+from ccs_offline.emulator import ConnectionStore, Delays
+from ccs_offline.world import World, offline, seed_domains
+from cross_cluster_search import ConnectionApi, DomainInfo, InboundConnectionAccepter, OutboundConnection
+
+ACCOUNT = "111111111111"
+OTHER_ACCOUNT = "222222222222"
+SOURCE = DomainInfo(owner_id=ACCOUNT, domain_name="logs-source", region="us-east-1")
+SAME_REGION = DomainInfo(owner_id=ACCOUNT, domain_name="logs-local", region="us-east-1")
+OTHER_REGION = DomainInfo(owner_id=ACCOUNT, domain_name="logs-remote", region="eu-west-1")
+OTHER_OWNER = DomainInfo(owner_id=OTHER_ACCOUNT, domain_name="partner-logs", region="us-east-1")
+ACCEPT_ROLE = f"arn:aws:iam::{OTHER_ACCOUNT}:role/accept-connections"
+
+
+@dataclass
+class Assembly:
+    stack: StackTemplate
+    ids: dict[str, str]  #: construct id -> logical id of its custom resource
+
+
+def _synthesize(outdir: Path) -> Assembly:
+    app = cdk.App(outdir=str(outdir))
+    stack = cdk.Stack(app, "Offline", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    constructs: dict[str, OutboundConnection | InboundConnectionAccepter] = {
+        "SameRegion": OutboundConnection(stack, "SameRegion", source=SOURCE, destination=SAME_REGION,
+                                         connection_alias="same"),
+        "CrossRegion": OutboundConnection(stack, "CrossRegion", source=SOURCE, destination=OTHER_REGION,
+                                          connection_alias="xregion"),
+        "CrossAccount": OutboundConnection(stack, "CrossAccount", source=SOURCE, destination=OTHER_OWNER,
+                                           connection_alias="xaccount"),
+        "ViaRole": OutboundConnection(stack, "ViaRole", source=SOURCE, destination=OTHER_OWNER,
+                                      connection_alias="viarole", accept_role_arn=ACCEPT_ROLE,
+                                      accept_role_external_id="shared-secret"),
+        "OpenSearchApi": OutboundConnection(stack, "OpenSearchApi", source=SOURCE, destination=OTHER_REGION,
+                                            connection_alias="opensearch-api", api=ConnectionApi.OPENSEARCH,
+                                            skip_unavailable=True),
+        "Accepter": InboundConnectionAccepter(stack, "Accepter", source=OTHER_OWNER, destination=SOURCE,
+                                              timeout=cdk.Duration.seconds(20)),
+    }
+    app.synth()
+    ids = {name: stack.get_logical_id(c.resource.node.default_child) for name, c in constructs.items()}  # type: ignore[arg-type]
+    [template] = load_assembly(outdir)
+    return Assembly(template, ids)
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
+    return _synthesize(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture
+def world(assembly: Assembly, request: pytest.FixtureRequest) -> Iterator[World]:
+    store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2, rejecting=0.1))
+    seed_domains(store, assembly.stack)
+    with offline(assembly.stack, store) as running_world:
+        yield running_world
+        if not request.node.get_closest_marker("leaves_connections"):
+            left = [(c.connection_id, c.alias, c.status) for c in store.live()]
+            assert left == [], f"connections left behind: {left}"
+
+
+@pytest.fixture
+def cfn(world: World) -> LocalCloudFormation:
+    return world.cloudformation
