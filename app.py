@@ -17,11 +17,11 @@ import os
 # jsii warns on every run that Node 20 is past its end of life; the CDK still works on it.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import aws_cdk as cdk  # noqa: E402
-from aws_cdk import aws_opensearchservice as opensearch  # noqa: E402
-from constructs import Construct  # noqa: E402
+import aws_cdk as cdk
+from aws_cdk import aws_opensearchservice as opensearch
 
-from cross_cluster_search import DomainInfo, OutboundConnection  # noqa: E402
+from constructs import Construct
+from cross_cluster_search import DomainInfo, OutboundConnection
 
 
 def demo_domain(scope: Construct, id_: str, domain_name: str) -> opensearch.Domain:
@@ -31,8 +31,9 @@ def demo_domain(scope: Construct, id_: str, domain_name: str) -> opensearch.Doma
         id_,
         domain_name=domain_name,
         version=opensearch.EngineVersion.OPENSEARCH_2_19,
-        capacity=opensearch.CapacityConfig(data_nodes=1, data_node_instance_type="m6g.large.search",
-                                           multi_az_with_standby_enabled=False),
+        capacity=opensearch.CapacityConfig(
+            data_nodes=1, data_node_instance_type="m6g.large.search", multi_az_with_standby_enabled=False
+        ),
         ebs=opensearch.EbsOptions(volume_size=10),
         fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_name="admin"),
         node_to_node_encryption=True,
@@ -61,8 +62,9 @@ class CrossClusterSearchDemo(cdk.Stack):
         else:
             source = demo_domain(self, "SourceDomain", "ccs-demo-source")
             destination = demo_domain(self, "DestinationDomain", "ccs-demo-destination")
-        connection = OutboundConnection(self, "Connection", source=source, destination=destination,
-                                        connection_alias=alias)
+        connection = OutboundConnection(
+            self, "Connection", source=source, destination=destination, connection_alias=alias
+        )
         cdk.CfnOutput(self, "ConnectionId", value=connection.connection_id)
         cdk.CfnOutput(self, "ConnectionStatus", value=connection.connection_status)
 

@@ -17,8 +17,10 @@ def _show(step: str, responses: list[Response]) -> None:
     """Print each response CloudFormation received during a step (cleanup Deletes included)."""
     for response in responses:
         detail = f" reason={response.reason!r}" if response.reason else ""
-        print(f"  {step:<8} {response.request_type:<6} {response.logical_id}: {response.status} "
-              f"physical id={response.physical_id} in {response.latency:.2f} s{detail}")
+        print(
+            f"  {step:<8} {response.request_type:<6} {response.logical_id}: {response.status} "
+            f"physical id={response.physical_id} in {response.latency:.2f} s{detail}"
+        )
 
 
 def main(argv: list[str]) -> int:

@@ -43,10 +43,10 @@ class ProtocolViolation(AssertionError):
 class _ResponseHandler(BaseHTTPRequestHandler):
     server: _ResponseServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
-    def do_PUT(self) -> None:  # noqa: N802 - http.server's naming
+    def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with self.server.lock:
             self.server.bodies.setdefault(self.path, []).append((time.perf_counter(), body))
@@ -179,7 +179,10 @@ class StackTemplate:
         """Custom resources in an order that respects DependsOn and references between them."""
         defs = {}
         for logical_id, resource in self.resources.items():
-            if not resource["Type"].startswith("Custom::") and resource["Type"] != "AWS::CloudFormation::CustomResource":
+            if (
+                not resource["Type"].startswith("Custom::")
+                and resource["Type"] != "AWS::CloudFormation::CustomResource"
+            ):
                 continue
             props = dict(resource.get("Properties", {}))
             token = props["ServiceToken"]
@@ -188,14 +191,20 @@ class StackTemplate:
                 raise ValueError(f"{logical_id}: only ServiceTokens of functions in the template are supported")
             depends = resource.get("DependsOn", [])
             defs[logical_id] = CustomResourceDef(
-                logical_id, resource["Type"], props, self.function(function_id),
+                logical_id,
+                resource["Type"],
+                props,
+                self.function(function_id),
                 tuple([depends] if isinstance(depends, str) else depends),
                 float(props.get("ServiceTimeout", 3600)),
             )
         ordered: list[CustomResourceDef] = []
         while len(ordered) < len(defs):
-            ready = [d for d in defs.values() if d not in ordered
-                     and all(dep not in defs or defs[dep] in ordered for dep in d.depends_on)]
+            ready = [
+                d
+                for d in defs.values()
+                if d not in ordered and all(dep not in defs or defs[dep] in ordered for dep in d.depends_on)
+            ]
             if not ready:
                 raise ValueError("Circular dependency between custom resources")
             ordered.extend(ready)
@@ -216,8 +225,12 @@ class StackTemplate:
     def stack_id(self) -> str:
         return f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{self.name}/{uuid.UUID(int=1)}"
 
-    def resolve(self, value: Any, physical_ids: dict[str, str] | None = None,
-                attributes: dict[str, dict[str, Any]] | None = None) -> Any:
+    def resolve(
+        self,
+        value: Any,
+        physical_ids: dict[str, str] | None = None,
+        attributes: dict[str, dict[str, Any]] | None = None,
+    ) -> Any:
         """Resolve the intrinsics synthesized templates use: Ref, GetAtt, Join, Select, Split, Sub."""
         physical_ids = physical_ids or {}
         attributes = attributes or {}
@@ -239,8 +252,11 @@ class StackTemplate:
             if name in domains:
                 domain = domains[name][0]
                 arn = f"arn:aws:es:{self.region}:{self.account}:domain/{domain}"
-                return {"Arn": arn, "DomainArn": arn,
-                        "DomainEndpoint": f"search-{domain}.{self.region}.es.amazonaws.com"}[attribute]
+                return {
+                    "Arn": arn,
+                    "DomainArn": arn,
+                    "DomainEndpoint": f"search-{domain}.{self.region}.es.amazonaws.com",
+                }[attribute]
             if name in attributes and attribute in attributes[name]:
                 return attributes[name][attribute]
             if attribute == "Arn":
@@ -253,7 +269,7 @@ class StackTemplate:
             if not isinstance(node, dict):
                 return node
             if len(node) == 1:
-                (key, arg), = node.items()
+                ((key, arg),) = node.items()
                 if key == "Ref":
                     return ref(arg)
                 if key == "Fn::GetAtt":
@@ -285,14 +301,16 @@ def load_assembly(cdk_out: Path, account: str = "111111111111", region: str = "u
             continue
         template = json.loads((cdk_out / artifact["properties"]["templateFile"]).read_text())
         env = artifact.get("environment", "aws://unknown-account/unknown-region").split("/")
-        stacks.append(StackTemplate(
-            name=artifact.get("properties", {}).get("stackName", name),
-            template=template,
-            assembly_dir=cdk_out,
-            account=account if env[2].startswith("unknown") else env[2],
-            region=region if env[3].startswith("unknown") else env[3],
-            artifact_id=name,
-        ))
+        stacks.append(
+            StackTemplate(
+                name=artifact.get("properties", {}).get("stackName", name),
+                template=template,
+                assembly_dir=cdk_out,
+                account=account if env[2].startswith("unknown") else env[2],
+                region=region if env[3].startswith("unknown") else env[3],
+                artifact_id=name,
+            )
+        )
     return stacks
 
 
@@ -399,8 +417,14 @@ class LocalCloudFormation:
         attributes = {k: v.data for k, v in self.deployed.items()}
         return dict(cfn_strings(self.stack.resolve(raw, physical, attributes)))
 
-    def event(self, request_type: str, definition: CustomResourceDef, properties: dict[str, Any],
-              physical_id: str | None = None, old_properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    def event(
+        self,
+        request_type: str,
+        definition: CustomResourceDef,
+        properties: dict[str, Any],
+        physical_id: str | None = None,
+        old_properties: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """A custom resource request as CloudFormation sends it."""
         event: dict[str, Any] = {
             "RequestType": request_type,
@@ -426,12 +450,23 @@ class LocalCloudFormation:
         if not bodies:
             raise ProtocolViolation(
                 f"{event['RequestType']} {definition.logical_id}: no response before the Lambda ended "
-                f"(CloudFormation would wait {definition.service_timeout:.0f} s)\n{logs[-2000:]}")
+                f"(CloudFormation would wait {definition.service_timeout:.0f} s)\n{logs[-2000:]}"
+            )
         arrived, body = bodies[0]
         response = self._check(event, body)
-        result = Response(event["RequestType"], definition.logical_id, response["Status"],
-                          response["PhysicalResourceId"], response.get("Reason", ""), response.get("Data") or {},
-                          arrived - started, len(body), len(bodies), _import_seconds(logs), logs)
+        result = Response(
+            event["RequestType"],
+            definition.logical_id,
+            response["Status"],
+            response["PhysicalResourceId"],
+            response.get("Reason", ""),
+            response.get("Data") or {},
+            arrived - started,
+            len(body),
+            len(bodies),
+            _import_seconds(logs),
+            logs,
+        )
         with self.lock:
             self.history.append(result)
         return result
@@ -517,8 +552,10 @@ class LocalCloudFormation:
         """The stack outputs, resolved against the deployed resources."""
         physical = {k: v.physical_id for k, v in self.deployed.items()}
         attributes = {k: v.data for k, v in self.deployed.items()}
-        return {name: self.stack.resolve(output["Value"], physical, attributes)
-                for name, output in self.stack.template.get("Outputs", {}).items()}
+        return {
+            name: self.stack.resolve(output["Value"], physical, attributes)
+            for name, output in self.stack.template.get("Outputs", {}).items()
+        }
 
 
 def _import_seconds(logs: str) -> float | None:

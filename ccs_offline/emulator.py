@@ -149,11 +149,12 @@ def validate(shape: Shape | None, value: Any, path: str = "") -> list[str]:
         for required in meta.get("required", []):
             if required not in value:
                 errors.append(f"{where}.{required}: missing required member")
+        members: dict[str, Shape] = getattr(shape, "members", {})
         for key, item in value.items():
-            if key not in shape.members:
+            if key not in members:
                 errors.append(f"{where}.{key}: unknown member")
             else:
-                errors += validate(shape.members[key], item, f"{where}.{key}")
+                errors += validate(members[key], item, f"{where}.{key}")
     elif kind == "list":
         if not isinstance(value, list):
             return [f"{where}: expected a list"]
@@ -280,18 +281,31 @@ class ConnectionStore:
         alias = params["ConnectionAlias"]
         held = [c for c in self.connections.values() if c.status in _HOLDING]
         if any(c.source == source and c.alias == alias for c in held):
-            raise ApiError("ResourceAlreadyExistsException",
-                           f"Connection alias {alias} already exists for domain {source['DomainName']}")
+            raise ApiError(
+                "ResourceAlreadyExistsException",
+                f"Connection alias {alias} already exists for domain {source['DomainName']}",
+            )
         if sum(c.source == source for c in held) >= LIMIT_PER_DOMAIN:
-            raise ApiError("LimitExceededException",
-                           f"Domain {source['DomainName']} already has {LIMIT_PER_DOMAIN} outbound connections")
+            raise ApiError(
+                "LimitExceededException",
+                f"Domain {source['DomainName']} already has {LIMIT_PER_DOMAIN} outbound connections",
+            )
         if sum(c.destination == dest for c in held) >= LIMIT_PER_DOMAIN:
-            raise ApiError("LimitExceededException",
-                           f"Domain {dest['DomainName']} already has {LIMIT_PER_DOMAIN} inbound connections")
-        conn = Connection(self._fresh_id(), source, dest, alias, "VALIDATING",
-                          mode=params.get("ConnectionMode", "DIRECT"),
-                          skip_unavailable=params.get("ConnectionProperties", {}).get("CrossClusterSearch", {})
-                          .get("SkipUnavailable"))
+            raise ApiError(
+                "LimitExceededException",
+                f"Domain {dest['DomainName']} already has {LIMIT_PER_DOMAIN} inbound connections",
+            )
+        conn = Connection(
+            self._fresh_id(),
+            source,
+            dest,
+            alias,
+            "VALIDATING",
+            mode=params.get("ConnectionMode", "DIRECT"),
+            skip_unavailable=params.get("ConnectionProperties", {})
+            .get("CrossClusterSearch", {})
+            .get("SkipUnavailable"),
+        )
         conn.move("VALIDATING", "Connection is being validated", self.clock() + self.delays.validating)
         self.connections[conn.connection_id] = conn
         item = _render(service, conn, "outbound")
@@ -299,11 +313,15 @@ class ConnectionStore:
 
     def _visible(self, direction: str, account: str, region: str) -> list[Connection]:
         if direction == "outbound":
-            return [c for c in self.connections.values()
-                    if (c.source["OwnerId"], c.source["Region"]) == (account, region)]
-        return [c for c in self.connections.values()
-                if (c.destination["OwnerId"], c.destination["Region"]) == (account, region)
-                and c.status not in ("VALIDATING", "VALIDATION_FAILED")]
+            return [
+                c for c in self.connections.values() if (c.source["OwnerId"], c.source["Region"]) == (account, region)
+            ]
+        return [
+            c
+            for c in self.connections.values()
+            if (c.destination["OwnerId"], c.destination["Region"]) == (account, region)
+            and c.status not in ("VALIDATING", "VALIDATION_FAILED")
+        ]
 
     def _describe(self, service: str, direction: str, params: dict[str, Any], account: str, region: str) -> Any:
         found = self._visible(direction, account, region)
@@ -319,7 +337,7 @@ class ConnectionStore:
             except ValueError:
                 raise ApiError("InvalidPaginationTokenException", "The pagination token is invalid") from None
         size = params.get("MaxResults") or 100
-        page = found[start:start + size]
+        page = found[start : start + size]
         key = "CrossClusterSearchConnections" if service == ES else "Connections"
         output: dict[str, Any] = {key: [_render(service, c, direction) for c in page]}
         if start + size < len(found):
@@ -375,8 +393,9 @@ class ConnectionStore:
         """Connections that are not DELETED (nor dead after a failed validation or a rejection)."""
         with self.lock:
             self._advance()
-            return [c for c in self.connections.values()
-                    if c.status not in ("DELETED", "VALIDATION_FAILED", "REJECTED")]
+            return [
+                c for c in self.connections.values() if c.status not in ("DELETED", "VALIDATION_FAILED", "REJECTED")
+            ]
 
     def status_of(self, connection_id: str) -> str:
         with self.lock:
@@ -441,10 +460,16 @@ def _filter_table() -> dict[str, dict[str, dict[str, Callable[[Connection], str]
 
     def table(id_name: str, source: str, dest: str) -> dict[str, dict[str, Callable[[Connection], str]]]:
         return {
-            "outbound": {id_name: connection_id, f"{source}.domain-name": by("source", "DomainName"),
-                         **{f"{dest}.{k}": by("destination", v) for k, v in _FILTER_KEYS.items()}},
-            "inbound": {id_name: connection_id, f"{dest}.domain-name": by("destination", "DomainName"),
-                        **{f"{source}.{k}": by("source", v) for k, v in _FILTER_KEYS.items()}},
+            "outbound": {
+                id_name: connection_id,
+                f"{source}.domain-name": by("source", "DomainName"),
+                **{f"{dest}.{k}": by("destination", v) for k, v in _FILTER_KEYS.items()},
+            },
+            "inbound": {
+                id_name: connection_id,
+                f"{dest}.domain-name": by("destination", "DomainName"),
+                **{f"{source}.{k}": by("source", v) for k, v in _FILTER_KEYS.items()},
+            },
         }
 
     return {
@@ -462,10 +487,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the store keeps its own call log."""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._dispatch()
 
     do_POST = do_PUT = do_DELETE = do_GET
@@ -489,8 +514,9 @@ class _Handler(BaseHTTPRequestHandler):
         status, error = 200, None
         try:
             if not account:
-                raise ApiError("UnrecognizedClientException", "The security token included in the request is invalid",
-                               403)
+                raise ApiError(
+                    "UnrecognizedClientException", "The security token included in the request is invalid", 403
+                )
             if signing_service == "sts":
                 self.seen = ("AssumeRole", "sts")
                 self._reply(200, self._assume_role(body, account), {"Content-Type": "text/xml"})
@@ -519,8 +545,8 @@ class _Handler(BaseHTTPRequestHandler):
                     raise ApiError("InternalException", "Internal error, please retry", 500)
             params: dict[str, Any] = json.loads(body) if body else {}
             for uri_name, value in matched.groupdict().items():
-                member = next(k for k, v in operation.input_shape.members.items()
-                              if v.serialization.get("name") == uri_name)
+                members: dict[str, Shape] = getattr(operation.input_shape, "members", {})
+                member = next(k for k, v in members.items() if v.serialization.get("name") == uri_name)
                 params[member] = value
             problems = validate(operation.input_shape, params)
             if problems:
@@ -537,13 +563,16 @@ class _Handler(BaseHTTPRequestHandler):
         if status is None:
             try:
                 shape = _MODEL_SESSION.get_service_model(service if service in (ES, OPENSEARCH) else ES).shape_for(
-                    failure.code)
+                    failure.code
+                )
                 status = int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
             except Exception:  # noqa: BLE001 - codes outside the model default to 400
                 status = 400
         if service == "sts":  # the query protocol answers errors in XML
-            xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{failure.code}</Code>"
-                   f"<Message>{failure.message}</Message></Error><RequestId>emulated</RequestId></ErrorResponse>")
+            xml = (
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{failure.code}</Code>"
+                f"<Message>{failure.message}</Message></Error><RequestId>emulated</RequestId></ErrorResponse>"
+            )
             self._reply(status, xml.encode(), {"Content-Type": "text/xml"})
             return status, failure.code
         body = json.dumps({"message": failure.message}).encode()
@@ -559,7 +588,7 @@ class _Handler(BaseHTTPRequestHandler):
         role_account = role_arn.split(":")[4]
         key, secret = self.server.store.credentials_for(role_account)
         return (
-            "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>"
+            '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>'
             f"<Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>"
             "<SessionToken>emulated</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>"
             f"<AssumedRoleUser><Arn>{role_arn}/session</Arn><AssumedRoleId>AROAEMULATED:session</AssumedRoleId>"

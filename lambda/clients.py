@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+
 from connections import ConnectionApi
 from properties import OPENSEARCH
 

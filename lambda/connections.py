@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+
 from properties import ELASTICSEARCH, AccepterSpec, DomainRef, OutboundSpec
 
 logger = logging.getLogger(__name__)
@@ -120,9 +121,9 @@ class ConnectionApi:
         self._client = client
         self._dialect = _DIALECTS[api]
 
-    def _call(self, verb: str, direction: str, plural: bool = False, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, verb: str, direction: str, request: dict[str, Any], plural: bool = False) -> dict[str, Any]:
         name = self._dialect.operation.format(verb=verb, direction=direction) + ("s" if plural else "")
-        response: dict[str, Any] = getattr(self._client, name)(**kwargs)
+        response: dict[str, Any] = getattr(self._client, name)(**request)
         return response
 
     def _domain(self, info: DomainRef) -> dict[str, Any]:
@@ -148,7 +149,7 @@ class ConnectionApi:
         found: list[Connection] = []
         request: dict[str, Any] = {"Filters": filters, "MaxResults": 100}
         while True:
-            page = self._call("describe", direction, plural=True, **request)
+            page = self._call("describe", direction, request, plural=True)
             found.extend(self._parse(item) for item in page.get(self._dialect.list_key, []))
             if not page.get("NextToken"):
                 return found
@@ -184,7 +185,7 @@ class ConnectionApi:
             request["ConnectionMode"] = spec.connection_mode
         if spec.skip_unavailable:
             request["ConnectionProperties"] = {"CrossClusterSearch": {"SkipUnavailable": spec.skip_unavailable}}
-        return self._parse(self._call("create", "outbound", **request))
+        return self._parse(self._call("create", "outbound", request))
 
     def get_outbound(self, connection_id: str) -> Connection | None:
         """The outbound connection with this id, or None."""
@@ -210,8 +211,8 @@ class ConnectionApi:
 
     def accept_inbound(self, connection_id: str) -> Connection:
         """Accept an inbound connection (destination owner, destination region)."""
-        key = self._dialect.id_key
-        return self._parse(self._call("accept", "inbound", **{key: connection_id})[self._dialect.item_key])
+        accepted = self._call("accept", "inbound", {self._dialect.id_key: connection_id})
+        return self._parse(accepted[self._dialect.item_key])
 
     def delete_inbound(self, connection_id: str) -> bool:
         """Delete an inbound connection; False when the service does not know it."""
@@ -219,7 +220,7 @@ class ConnectionApi:
 
     def _delete(self, direction: str, connection_id: str) -> bool:
         try:
-            self._call("delete", direction, **{self._dialect.id_key: connection_id})
+            self._call("delete", direction, {self._dialect.id_key: connection_id})
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == _NOT_FOUND:
                 return False
@@ -344,7 +345,7 @@ def _discard(connection_id: str, api: ConnectionApi, deadline: Deadline) -> None
     """Best-effort cleanup of a connection this invocation created."""
     try:
         delete_connection(connection_id, api.get_outbound, api.delete_outbound, deadline.fresh(CLEANUP_SECONDS))
-    except Exception:  # noqa: BLE001 - the original failure matters more; log this one
+    except Exception:
         logger.exception("Could not clean up connection %s", connection_id)
 
 
@@ -361,7 +362,7 @@ def update_outbound(
         return create_outbound(new, apis, deadline)
     if old is not None and old.source == new.source and old.alias == new.alias:
         # The alias is unique per source domain: the old connection must go first.
-        delete_outbound(connection_id, old, apis, deadline)
+        delete_outbound(connection_id, apis, deadline)
     return create_outbound(new, apis, deadline)
 
 
@@ -375,7 +376,7 @@ def looks_like_connection_id(physical_id: str) -> bool:
     )
 
 
-def delete_outbound(connection_id: str, spec: OutboundSpec, apis: Apis, deadline: Deadline) -> None:
+def delete_outbound(connection_id: str, apis: Apis, deadline: Deadline) -> None:
     """Delete the connection and wait until it is DELETED; unknown ids are already gone."""
     if not looks_like_connection_id(connection_id):
         logger.info("Physical id %s is not a connection id: nothing to delete", connection_id)
@@ -406,10 +407,12 @@ def accept_inbound(spec: AccepterSpec, apis: Apis, deadline: Deadline) -> Connec
     api = apis.destination()
 
     def pending() -> Connection | None:
-        candidates = [c for c in api.find_inbound(spec.source, spec.destination) if c.status not in GONE | FAILED_STATES]
+        candidates = [
+            c for c in api.find_inbound(spec.source, spec.destination) if c.status not in GONE | FAILED_STATES
+        ]
         accepted = [c for c in candidates if c.status in INBOUND_ACCEPTED]
         waiting = [c for c in candidates if c.status == PENDING_ACCEPTANCE]
-        return (accepted or waiting or [None])[0]
+        return next(iter(accepted + waiting), None)
 
     found = pending()
     waited_from = deadline.clock()

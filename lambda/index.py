@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from crhelper import CfnResource
+
 import connections
 from clients import BotoApis
-from crhelper import CfnResource
 from properties import AccepterSpec, OutboundSpec, parse_accepter, parse_outbound
 
 logger = logging.getLogger(__name__)
@@ -41,9 +42,11 @@ def _accepter_apis(spec: AccepterSpec) -> BotoApis:
 
 def _report(connection: connections.Connection, alias: str | None) -> str:
     helper.Data.update(
-        ConnectionId=connection.connection_id,
-        ConnectionStatus=connection.status,
-        ConnectionAlias=alias or connection.alias or "",
+        {
+            "ConnectionId": connection.connection_id,
+            "ConnectionStatus": connection.status,
+            "ConnectionAlias": alias or connection.alias or "",
+        }
     )
     return connection.connection_id
 
@@ -52,15 +55,19 @@ def _is_accepter(event: dict[str, Any]) -> bool:
     return event.get("ResourceType") == ACCEPTER_TYPE
 
 
+def _accept(event: dict[str, Any], context: Any) -> str:
+    accepter = parse_accepter(event.get("ResourceProperties"))
+    accepted = connections.accept_inbound(
+        accepter, _accepter_apis(accepter), _deadline(accepter.timeout_seconds, context)
+    )
+    return _report(accepted, accepter.alias)
+
+
 @helper.create
 def create(event: dict[str, Any], context: Any) -> str:
-    """Create or adopt the connection; its id becomes the physical id."""
+    """Create or adopt the connection (or accept the inbound one); its id becomes the physical id."""
     if _is_accepter(event):
-        accepter = parse_accepter(event.get("ResourceProperties"))
-        accepted = connections.accept_inbound(
-            accepter, _accepter_apis(accepter), _deadline(accepter.timeout_seconds, context)
-        )
-        return _report(accepted, accepter.alias)
+        return _accept(event, context)
     spec = parse_outbound(event.get("ResourceProperties"))
     created = connections.create_outbound(spec, _outbound_apis(spec), _deadline(spec.timeout_seconds, context))
     return _report(created, spec.alias)
@@ -71,7 +78,7 @@ def update(event: dict[str, Any], context: Any) -> str:
     """Update in place when only options changed; replace otherwise (a new id)."""
     physical_id = str(event.get("PhysicalResourceId", ""))
     if _is_accepter(event):
-        return create(event, context)
+        return _accept(event, context)
     spec = parse_outbound(event.get("ResourceProperties"))
     try:
         old: OutboundSpec | None = parse_outbound(event.get("OldResourceProperties"))
@@ -96,7 +103,7 @@ def delete(event: dict[str, Any], context: Any) -> None:
         connections.delete_inbound(physical_id, _accepter_apis(accepter), deadline)
         return
     spec = parse_outbound(event.get("ResourceProperties"))
-    connections.delete_outbound(physical_id, spec, _outbound_apis(spec), _deadline(spec.timeout_seconds, context))
+    connections.delete_outbound(physical_id, _outbound_apis(spec), _deadline(spec.timeout_seconds, context))
 
 
 def handler(event: dict[str, Any], context: Any) -> None:

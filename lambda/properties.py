@@ -223,6 +223,15 @@ def parse_domain(field: str, value: object) -> DomainRef:
     )
 
 
+def _domain_pair(props: Mapping[str, Any]) -> tuple[DomainRef, DomainRef]:
+    source = parse_domain("SourceDomainInfo", props["SourceDomainInfo"])
+    destination = parse_domain("DestinationDomainInfo", props["DestinationDomainInfo"])
+    _require(
+        destination != source, "DestinationDomainInfo", "must differ from SourceDomainInfo", destination.domain_name
+    )
+    return source, destination
+
+
 def _optional(properties: Mapping[str, Any], key: str) -> object | None:
     value = properties.get(key)
     return None if value in (None, "") else value
@@ -232,9 +241,7 @@ def parse_outbound(properties: object) -> OutboundSpec:
     """Validate an OutboundConnection's properties; raise InvalidInput naming the field."""
     props = _check_keys(properties, _OUTBOUND_KEYS, {"SourceDomainInfo", "DestinationDomainInfo", "ConnectionAlias"})
     api = check_choice("Api", props.get("Api", ELASTICSEARCH), APIS)
-    source = parse_domain("SourceDomainInfo", props["SourceDomainInfo"])
-    destination = parse_domain("DestinationDomainInfo", props["DestinationDomainInfo"])
-    _require(destination != source, "DestinationDomainInfo", "must differ from SourceDomainInfo", destination.domain_name)
+    source, destination = _domain_pair(props)
     accept_mode = check_choice("AcceptConnection", props.get("AcceptConnection", "auto"), ACCEPT_MODES)
     mode = _optional(props, "ConnectionMode")
     skip = _optional(props, "SkipUnavailable")
@@ -263,9 +270,7 @@ def parse_accepter(properties: object) -> AccepterSpec:
     props = _check_keys(properties, _ACCEPTER_KEYS, {"SourceDomainInfo", "DestinationDomainInfo"})
     api = check_choice("Api", props.get("Api", ELASTICSEARCH), APIS)
     alias = _optional(props, "ConnectionAlias")
-    source = parse_domain("SourceDomainInfo", props["SourceDomainInfo"])
-    destination = parse_domain("DestinationDomainInfo", props["DestinationDomainInfo"])
-    _require(destination != source, "DestinationDomainInfo", "must differ from SourceDomainInfo", destination.domain_name)
+    source, destination = _domain_pair(props)
     return AccepterSpec(
         source=source,
         destination=destination,

@@ -13,8 +13,8 @@ from aws_cdk import BundlingOptions, Duration, ILocalBundling, IStableNumberProd
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
 
+from constructs import Construct
 from cross_cluster_search._properties import MAX_TIMEOUT_SECONDS
 
 #: The handler's source: the repository's `lambda/` folder (a keyword, so never imported as a package).
@@ -34,9 +34,21 @@ class LocalPipBundling:
 
     def try_bundle(self, output_dir: str, *, image: object = None, **_: object) -> bool:  # noqa: ARG002
         """Return True when the asset was bundled here; False lets CDK fall back to Docker."""
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-                   "--only-binary=:all:", *_PIP_TARGET, "--target", output_dir,
-                   "--requirement", str(HANDLER_DIR / "requirements.txt")]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--only-binary=:all:",
+            *_PIP_TARGET,
+            "--target",
+            output_dir,
+            "--requirement",
+            str(HANDLER_DIR / "requirements.txt"),
+        ]
         if subprocess.run(command, check=False).returncode != 0:
             return False
         for source in HANDLER_DIR.glob("*.py"):

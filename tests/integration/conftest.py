@@ -33,20 +33,36 @@ def _synthesize(outdir: Path) -> Assembly:
     app = cdk.App(outdir=str(outdir))
     stack = cdk.Stack(app, "Offline", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
     constructs: dict[str, OutboundConnection | InboundConnectionAccepter] = {
-        "SameRegion": OutboundConnection(stack, "SameRegion", source=SOURCE, destination=SAME_REGION,
-                                         connection_alias="same"),
-        "CrossRegion": OutboundConnection(stack, "CrossRegion", source=SOURCE, destination=OTHER_REGION,
-                                          connection_alias="xregion"),
-        "CrossAccount": OutboundConnection(stack, "CrossAccount", source=SOURCE, destination=OTHER_OWNER,
-                                           connection_alias="xaccount"),
-        "ViaRole": OutboundConnection(stack, "ViaRole", source=SOURCE, destination=OTHER_OWNER,
-                                      connection_alias="viarole", accept_role_arn=ACCEPT_ROLE,
-                                      accept_role_external_id="shared-secret"),
-        "OpenSearchApi": OutboundConnection(stack, "OpenSearchApi", source=SOURCE, destination=OTHER_REGION,
-                                            connection_alias="opensearch-api", api=ConnectionApi.OPENSEARCH,
-                                            skip_unavailable=True),
-        "Accepter": InboundConnectionAccepter(stack, "Accepter", source=OTHER_OWNER, destination=SOURCE,
-                                              timeout=cdk.Duration.seconds(20)),
+        "SameRegion": OutboundConnection(
+            stack, "SameRegion", source=SOURCE, destination=SAME_REGION, connection_alias="same"
+        ),
+        "CrossRegion": OutboundConnection(
+            stack, "CrossRegion", source=SOURCE, destination=OTHER_REGION, connection_alias="xregion"
+        ),
+        "CrossAccount": OutboundConnection(
+            stack, "CrossAccount", source=SOURCE, destination=OTHER_OWNER, connection_alias="xaccount"
+        ),
+        "ViaRole": OutboundConnection(
+            stack,
+            "ViaRole",
+            source=SOURCE,
+            destination=OTHER_OWNER,
+            connection_alias="viarole",
+            accept_role_arn=ACCEPT_ROLE,
+            accept_role_external_id="shared-secret",
+        ),
+        "OpenSearchApi": OutboundConnection(
+            stack,
+            "OpenSearchApi",
+            source=SOURCE,
+            destination=OTHER_REGION,
+            connection_alias="opensearch-api",
+            api=ConnectionApi.OPENSEARCH,
+            skip_unavailable=True,
+        ),
+        "Accepter": InboundConnectionAccepter(
+            stack, "Accepter", source=OTHER_OWNER, destination=SOURCE, timeout=cdk.Duration.seconds(20)
+        ),
     }
     app.synth()
     ids = {name: stack.get_logical_id(c.resource.node.default_child) for name, c in constructs.items()}  # type: ignore[arg-type]

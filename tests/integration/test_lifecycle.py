@@ -9,22 +9,27 @@ from ccs_offline.driver import LocalCloudFormation
 from ccs_offline.world import World
 
 
-def test_create_with_auto_accept_in_the_same_region_is_active(assembly: Assembly, world: World,
-                                                              cfn: LocalCloudFormation) -> None:
+def test_create_with_auto_accept_in_the_same_region_is_active(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     logical_id = assembly.ids["SameRegion"]
     created = cfn.create(logical_id)
 
     assert created.ok, created.reason
-    assert created.data == {"ConnectionId": created.physical_id, "ConnectionStatus": "ACTIVE",
-                            "ConnectionAlias": "same"}
+    assert created.data == {
+        "ConnectionId": created.physical_id,
+        "ConnectionStatus": "ACTIVE",
+        "ConnectionAlias": "same",
+    }
     assert world.store.status_of(created.physical_id) == "ACTIVE"
     deleted = cfn.delete(logical_id)
     assert deleted.ok
     assert world.store.status_of(created.physical_id) == "DELETED"
 
 
-def test_cross_region_auto_accept_accepts_in_the_destination_region(assembly: Assembly, world: World,
-                                                                    cfn: LocalCloudFormation) -> None:
+def test_cross_region_auto_accept_accepts_in_the_destination_region(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     created = cfn.create(assembly.ids["CrossRegion"])
 
     assert created.ok, created.reason
@@ -34,8 +39,9 @@ def test_cross_region_auto_accept_accepts_in_the_destination_region(assembly: As
     assert cfn.delete(assembly.ids["CrossRegion"]).ok
 
 
-def test_other_account_without_accept_stops_at_pending_acceptance(assembly: Assembly, world: World,
-                                                                  cfn: LocalCloudFormation) -> None:
+def test_other_account_without_accept_stops_at_pending_acceptance(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     created = cfn.create(assembly.ids["CrossAccount"])
 
     assert created.ok, created.reason
@@ -44,8 +50,9 @@ def test_other_account_without_accept_stops_at_pending_acceptance(assembly: Asse
     assert cfn.delete(assembly.ids["CrossAccount"]).ok
 
 
-def test_redelivered_create_adopts_instead_of_duplicating(assembly: Assembly, world: World,
-                                                         cfn: LocalCloudFormation) -> None:
+def test_redelivered_create_adopts_instead_of_duplicating(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     logical_id = assembly.ids["SameRegion"]
     definition = cfn.definition(logical_id)
     event = cfn.event("Create", definition, cfn.properties(definition))
@@ -79,7 +86,8 @@ def test_update_of_options_keeps_the_id(assembly: Assembly, cfn: LocalCloudForma
 
 
 def test_replacement_with_a_new_alias_creates_then_cloudformation_deletes_the_old(
-        assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     logical_id = assembly.ids["SameRegion"]
     created = cfn.create(logical_id)
     replaced = cfn.update(logical_id, {"ConnectionAlias": "same-v2"})
@@ -91,11 +99,13 @@ def test_replacement_with_a_new_alias_creates_then_cloudformation_deletes_the_ol
 
 
 def test_replacement_keeping_the_alias_deletes_the_old_connection_first(
-        assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     logical_id = assembly.ids["SameRegion"]
     created = cfn.create(logical_id)
-    moved = cfn.update(logical_id, {"DestinationDomainInfo": {
-        "OwnerId": ACCOUNT, "DomainName": "logs-remote", "Region": "eu-west-1"}})
+    moved = cfn.update(
+        logical_id, {"DestinationDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-remote", "Region": "eu-west-1"}}
+    )
 
     assert moved.ok, moved.reason
     assert moved.physical_id != created.physical_id
@@ -107,7 +117,8 @@ def test_replacement_keeping_the_alias_deletes_the_old_connection_first(
 
 
 def test_validation_failure_fails_the_create_and_rollback_leaves_nothing(
-        assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     del world.store.domains[(ACCOUNT, "us-east-1", "logs-local")]
     created = cfn.create(assembly.ids["SameRegion"])
 
@@ -119,7 +130,8 @@ def test_validation_failure_fails_the_create_and_rollback_leaves_nothing(
 
 
 def test_rejection_fails_the_create_and_rollback_leaves_nothing(
-        assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     world.store.faults.reject_all = True
     created = cfn.create(assembly.ids["SameRegion"])
 
@@ -128,19 +140,22 @@ def test_rejection_fails_the_create_and_rollback_leaves_nothing(
     assert cfn.history[-1].ok
 
 
-def test_delete_of_unknown_and_crhelper_generated_ids_succeeds(assembly: Assembly, world: World,
-                                                              cfn: LocalCloudFormation) -> None:
+def test_delete_of_unknown_and_crhelper_generated_ids_succeeds(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     definition = cfn.definition(assembly.ids["SameRegion"])
     properties = cfn.properties(definition)
-    for physical_id in ("cc-0000000000unknown", f"Offline_{definition.logical_id}_AB12CD34",
-                        f"Offline-{definition.logical_id}-1X2Y3Z4W"):
+    for physical_id in (
+        "cc-0000000000unknown",
+        f"Offline_{definition.logical_id}_AB12CD34",
+        f"Offline-{definition.logical_id}-1X2Y3Z4W",
+    ):
         response = cfn.send(definition, cfn.event("Delete", definition, properties, physical_id))
         assert response.ok, response.reason
     assert not [c for c in world.store.calls if c.operation.startswith("DeleteOutbound")]
 
 
-def test_a_storm_of_throttling_and_5xx_is_absorbed(assembly: Assembly, world: World,
-                                                   cfn: LocalCloudFormation) -> None:
+def test_a_storm_of_throttling_and_5xx_is_absorbed(assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
     world.store.faults.throttle_next = 2
     world.store.faults.error_next = 1
     world.store.faults.rate_per_second = 2
@@ -154,7 +169,8 @@ def test_a_storm_of_throttling_and_5xx_is_absorbed(assembly: Assembly, world: Wo
 
 
 def test_a_stuck_connection_fails_with_a_clear_reason_before_the_lambda_times_out(
-        assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     world.store.faults.stuck_in = {"VALIDATING"}
     created = cfn.create(assembly.ids["SameRegion"], {"TimeoutSeconds": "10"})
 
@@ -165,15 +181,21 @@ def test_a_stuck_connection_fails_with_a_clear_reason_before_the_lambda_times_ou
     assert not world.store.live()
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"ConnectionAlias": "9-lives"}, "ConnectionAlias"),
-    ({"TimeoutSeconds": "forever"}, "TimeoutSeconds"),
-    ({"SourceDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "UPPER", "Region": "us-east-1"}},
-     "SourceDomainInfo.DomainName"),
-    ({"AcceptConnection": "yes"}, "AcceptConnection"),
-])
-def test_invalid_properties_fail_naming_the_field(assembly: Assembly, world: World, cfn: LocalCloudFormation,
-                                                  overrides: dict[str, object], field: str) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"ConnectionAlias": "9-lives"}, "ConnectionAlias"),
+        ({"TimeoutSeconds": "forever"}, "TimeoutSeconds"),
+        (
+            {"SourceDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "UPPER", "Region": "us-east-1"}},
+            "SourceDomainInfo.DomainName",
+        ),
+        ({"AcceptConnection": "yes"}, "AcceptConnection"),
+    ],
+)
+def test_invalid_properties_fail_naming_the_field(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation, overrides: dict[str, object], field: str
+) -> None:
     created = cfn.create(assembly.ids["SameRegion"], overrides)
 
     assert not created.ok
@@ -192,8 +214,9 @@ def test_cross_account_accept_through_a_role(assembly: Assembly, world: World, c
     assert cfn.delete(assembly.ids["ViaRole"]).ok
 
 
-def test_role_that_cannot_be_assumed_fails_and_cleans_up(assembly: Assembly, world: World,
-                                                         cfn: LocalCloudFormation) -> None:
+def test_role_that_cannot_be_assumed_fails_and_cleans_up(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     created = cfn.create(assembly.ids["ViaRole"])
 
     assert not created.ok

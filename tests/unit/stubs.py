@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 from botocore.stub import Stubber
+
 from connections import ConnectionApi, Deadline
 from properties import DomainRef, OutboundSpec
 
@@ -44,8 +45,14 @@ class FakeTime:
         return Deadline(seconds, self.clock, self.sleep)
 
 
-def es_connection(status: str, connection_id: str = CONNECTION_ID, alias: str = "logs", message: str = "",
-                  source: DomainRef = SOURCE, destination: DomainRef = DESTINATION) -> dict[str, Any]:
+def es_connection(
+    status: str,
+    connection_id: str = CONNECTION_ID,
+    alias: str = "logs",
+    message: str = "",
+    source: DomainRef = SOURCE,
+    destination: DomainRef = DESTINATION,
+) -> dict[str, Any]:
     """An OutboundCrossClusterSearchConnection as the ES API returns it."""
     return {
         "SourceDomainInfo": source.as_api(),
@@ -56,8 +63,9 @@ def es_connection(status: str, connection_id: str = CONNECTION_ID, alias: str = 
     }
 
 
-def es_inbound(status: str, connection_id: str = CONNECTION_ID, source: DomainRef = SOURCE,
-               destination: DomainRef = DESTINATION) -> dict[str, Any]:
+def es_inbound(
+    status: str, connection_id: str = CONNECTION_ID, source: DomainRef = SOURCE, destination: DomainRef = DESTINATION
+) -> dict[str, Any]:
     """An InboundCrossClusterSearchConnection as the ES API returns it."""
     item = es_connection(status, connection_id, source=source, destination=destination)
     del item["ConnectionAlias"]
@@ -83,12 +91,10 @@ class EsStub:
         self.stubber.add_response(
             "describe_outbound_cross_cluster_search_connections",
             {"CrossClusterSearchConnections": list(items)},
-            {"Filters": [{"Name": "cross-cluster-search-connection-id", "Values": [connection_id]}],
-             "MaxResults": 100},
+            {"Filters": [{"Name": "cross-cluster-search-connection-id", "Values": [connection_id]}], "MaxResults": 100},
         )
 
-    def describe_pair(self, *items: dict[str, Any], next_token: str | None = None,
-                      token_in: str | None = None) -> None:
+    def describe_pair(self, *items: dict[str, Any], next_token: str | None = None, token_in: str | None = None) -> None:
         expected: dict[str, Any] = {
             "Filters": [
                 {"Name": "source-domain-info.domain-name", "Values": [SOURCE.domain_name]},
@@ -111,8 +117,11 @@ class EsStub:
         self.stubber.add_response(
             "create_outbound_cross_cluster_search_connection",
             response,
-            {"SourceDomainInfo": SOURCE.as_api(), "DestinationDomainInfo": DESTINATION.as_api(),
-             "ConnectionAlias": alias},
+            {
+                "SourceDomainInfo": SOURCE.as_api(),
+                "DestinationDomainInfo": DESTINATION.as_api(),
+                "ConnectionAlias": alias,
+            },
         )
 
     def delete(self, connection_id: str = CONNECTION_ID) -> None:

@@ -18,15 +18,18 @@ def test_asset_holds_the_handler_and_crhelper_and_nothing_from_the_build(tmp_pat
     stack = cdk.Stack(app, "Bundled", env=cdk.Environment(account="111111111111", region="us-east-1"))
     for index in range(2):
         OutboundConnection(
-            stack, f"Conn{index}", connection_alias=f"logs{index}",
+            stack,
+            f"Conn{index}",
+            connection_alias=f"logs{index}",
             source=DomainInfo(owner_id="111111111111", domain_name="logs-source", region="us-east-1"),
             destination=DomainInfo(owner_id="111111111111", domain_name="logs-destination", region="us-east-1"),
         )
     app.synth()
 
     assets = json.loads((tmp_path / "Bundled.assets.json").read_text())["files"]
-    asset_dirs = [tmp_path / entry["source"]["path"] for entry in assets.values()
-                  if entry["source"].get("packaging") == "zip"]
+    asset_dirs = [
+        tmp_path / entry["source"]["path"] for entry in assets.values() if entry["source"].get("packaging") == "zip"
+    ]
     assert len(asset_dirs) == 1
     asset = asset_dirs[0]
     names = {p.name for p in asset.iterdir()}

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import boto3
 import pytest
 from botocore.stub import Stubber
+from stubs import CONNECTION_ID, DESTINATION, SOURCE, EsStub, FakeTime, StubApis, es_connection, spec
+
 from connections import (
     ConnectionApi,
     ConnectionFailed,
@@ -18,7 +20,6 @@ from connections import (
     poll_interval,
     update_outbound,
 )
-from stubs import CONNECTION_ID, DESTINATION, SOURCE, EsStub, FakeTime, StubApis, es_connection, spec
 
 
 @dataclass
@@ -75,8 +76,9 @@ def test_existing_connection_is_adopted_not_duplicated(world: World) -> None:
     assert world.time.sleeps == []
 
 
-@pytest.mark.parametrize(("status", "message"), [("VALIDATION_FAILED", "Incompatible versions"),
-                                                  ("REJECTED", "Rejected by owner")])
+@pytest.mark.parametrize(
+    ("status", "message"), [("VALIDATION_FAILED", "Incompatible versions"), ("REJECTED", "Rejected by owner")]
+)
 def test_failed_create_reports_the_service_message_and_deletes_what_it_created(
     world: World, status: str, message: str
 ) -> None:
@@ -101,7 +103,7 @@ def test_stuck_connection_times_out_with_a_clear_reason_and_is_cleaned_up(world:
     world.source.delete()
     world.source.describe_by_id(es_connection("DELETED"))
 
-    with pytest.raises(DeadlineExceeded, match="Timed out after 10 s.*VALIDATING.*TimeoutSeconds"):
+    with pytest.raises(DeadlineExceeded, match=r"Timed out after 10 s.*VALIDATING.*TimeoutSeconds"):
         create_outbound(spec(), world.apis, world.time.deadline(10))
     assert world.time.now <= 10 + 60
 
@@ -109,8 +111,11 @@ def test_stuck_connection_times_out_with_a_clear_reason_and_is_cleaned_up(world:
 def test_create_error_from_the_service_names_the_code(world: World) -> None:
     world.source.describe_pair()
     world.source.stubber.add_client_error(
-        "create_outbound_cross_cluster_search_connection", "LimitExceededException",
-        "Domain logs-source already has 20 outbound connections", 409)
+        "create_outbound_cross_cluster_search_connection",
+        "LimitExceededException",
+        "Domain logs-source already has 20 outbound connections",
+        409,
+    )
 
     with pytest.raises(ConnectionFailed, match="LimitExceededException: Domain logs-source already has 20"):
         create_outbound(spec(), world.apis, world.time.deadline())
@@ -158,14 +163,14 @@ def test_replacement_with_a_new_alias_creates_first_and_leaves_the_old_to_cloudf
 @pytest.mark.parametrize("physical_id", ["stack_Connection_AB12CD34", "stack-Connection-1ABCDEF", ""])
 def test_delete_of_ids_that_are_not_connections_calls_nothing(world: World, physical_id: str) -> None:
     assert not looks_like_connection_id(physical_id)
-    delete_outbound(physical_id, spec(), world.apis, world.time.deadline())
+    delete_outbound(physical_id, world.apis, world.time.deadline())
 
 
 def test_delete_of_unknown_or_deleted_connection_succeeds(world: World) -> None:
     world.source.describe_by_id()
-    delete_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
+    delete_outbound(CONNECTION_ID, world.apis, world.time.deadline())
     world.source.describe_by_id(es_connection("DELETED"))
-    delete_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
+    delete_outbound(CONNECTION_ID, world.apis, world.time.deadline())
 
 
 def test_delete_waits_until_deleted(world: World) -> None:
@@ -174,16 +179,17 @@ def test_delete_waits_until_deleted(world: World) -> None:
     world.source.describe_by_id(es_connection("DELETING"))
     world.source.describe_by_id(es_connection("DELETED"))
 
-    delete_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
+    delete_outbound(CONNECTION_ID, world.apis, world.time.deadline())
     assert len(world.time.sleeps) == 2
 
 
 def test_delete_racing_another_delete_succeeds(world: World) -> None:
     world.source.describe_by_id(es_connection("ACTIVE"))
     world.source.stubber.add_client_error(
-        "delete_outbound_cross_cluster_search_connection", "ResourceNotFoundException", "gone", 404)
+        "delete_outbound_cross_cluster_search_connection", "ResourceNotFoundException", "gone", 404
+    )
 
-    delete_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
+    delete_outbound(CONNECTION_ID, world.apis, world.time.deadline())
 
 
 def test_poll_interval_starts_at_one_second_and_grows_to_a_tenth_of_the_wait() -> None:
@@ -220,8 +226,7 @@ def test_opensearch_api_speaks_its_own_shapes() -> None:
             {"Connections": [dict(item, ConnectionStatus={"StatusCode": "ACTIVE"})]},
             {"Filters": [{"Name": "connection-id", "Values": [CONNECTION_ID]}], "MaxResults": 100},
         )
-        created = api.create_outbound(
-            spec(api="OPENSEARCH", connection_mode="DIRECT", skip_unavailable="ENABLED"))
+        created = api.create_outbound(spec(api="OPENSEARCH", connection_mode="DIRECT", skip_unavailable="ENABLED"))
         found = api.get_outbound(CONNECTION_ID)
         stubber.assert_no_pending_responses()
     assert created.source == SOURCE and created.destination == DESTINATION and created.alias == "logs"

@@ -49,7 +49,10 @@ def test_resource_type_and_properties_mirror_the_api_request() -> None:
     props = resource["Properties"]
     assert props["SourceDomainInfo"] == {"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"}
     assert props["DestinationDomainInfo"] == {
-        "OwnerId": ACCOUNT, "DomainName": "logs-destination", "Region": "eu-west-1"}
+        "OwnerId": ACCOUNT,
+        "DomainName": "logs-destination",
+        "Region": "eu-west-1",
+    }
     assert props["ConnectionAlias"] == "logs"
     assert props["AcceptConnection"] == "true"
     assert props["TimeoutSeconds"] == "300"
@@ -61,12 +64,18 @@ def test_resource_type_and_properties_mirror_the_api_request() -> None:
 def test_accept_defaults_follow_the_owner_accounts() -> None:
     stack = new_stack()
     connect(stack, "Other", destination=OTHER_ACCOUNT)
-    connect(stack, "Tokens", source=DomainInfo(owner_id=cdk.Aws.ACCOUNT_ID, domain_name="a-src", region="us-east-1"),
-            destination=DomainInfo(owner_id="333333333333", domain_name="a-dst", region="us-east-1"))
+    connect(
+        stack,
+        "Tokens",
+        source=DomainInfo(owner_id=cdk.Aws.ACCOUNT_ID, domain_name="a-src", region="us-east-1"),
+        destination=DomainInfo(owner_id="333333333333", domain_name="a-dst", region="us-east-1"),
+    )
     connect(stack, "Forced", destination=OTHER_ACCOUNT, connection_alias="forced", accept_connection=True)
     template = Template.from_stack(stack)
-    values = sorted(r["Properties"]["AcceptConnection"]
-                    for r in template.find_resources("Custom::OutboundCrossClusterSearchConnection").values())
+    values = sorted(
+        r["Properties"]["AcceptConnection"]
+        for r in template.find_resources("Custom::OutboundCrossClusterSearchConnection").values()
+    )
     assert values == ["auto", "false", "true"]
 
 
@@ -105,11 +114,16 @@ def test_iam_is_exact_least_privilege_per_connection() -> None:
         key = statement["Resource"] if isinstance(statement["Resource"], str) else "source"
         by_resource[key] = sorted(by_resource.get(key, []) + statement["Action"])
     assert by_resource["source"] == ["es:CreateOutboundConnection", "es:CreateOutboundCrossClusterSearchConnection"]
-    assert by_resource["*"] == sorted([
-        "es:AcceptInboundConnection", "es:AcceptInboundCrossClusterSearchConnection",
-        "es:DeleteOutboundConnection", "es:DeleteOutboundCrossClusterSearchConnection",
-        "es:DescribeOutboundConnections", "es:DescribeOutboundCrossClusterSearchConnections",
-    ])
+    assert by_resource["*"] == sorted(
+        [
+            "es:AcceptInboundConnection",
+            "es:AcceptInboundCrossClusterSearchConnection",
+            "es:DeleteOutboundConnection",
+            "es:DeleteOutboundCrossClusterSearchConnection",
+            "es:DescribeOutboundConnections",
+            "es:DescribeOutboundCrossClusterSearchConnections",
+        ]
+    )
     source_statement = next(s for s in statements if not isinstance(s["Resource"], str))
     joined = cdk.Stack.of(stack).resolve(source_statement["Resource"])
     assert "domain/logs-source" in str(joined) and ":es:us-east-1:111111111111:" in str(joined)
@@ -121,11 +135,19 @@ def test_no_accept_permission_without_accept_and_assume_role_with_a_role() -> No
     stack = new_stack()
     connect(stack, "NoAccept", destination=OTHER_ACCOUNT)
     role = "arn:aws:iam::222222222222:role/accept"
-    connect(stack, "Role", destination=OTHER_ACCOUNT, connection_alias="viarole", accept_role_arn=role,
-            accept_role_external_id="ext-id")
+    connect(
+        stack,
+        "Role",
+        destination=OTHER_ACCOUNT,
+        connection_alias="viarole",
+        accept_role_arn=role,
+        accept_role_external_id="ext-id",
+    )
     template = Template.from_stack(stack)
-    documents = {k: v["Properties"]["PolicyDocument"]["Statement"]
-                 for k, v in template.find_resources("AWS::IAM::Policy").items()}
+    documents = {
+        k: v["Properties"]["PolicyDocument"]["Statement"]
+        for k, v in template.find_resources("AWS::IAM::Policy").items()
+    }
     no_accept = next(v for k, v in documents.items() if k.startswith("NoAccept"))
     assert not any("Accept" in a for s in no_accept for a in s["Action"])
     with_role = next(v for k, v in documents.items() if k.startswith("Role"))
@@ -137,8 +159,9 @@ def test_no_accept_permission_without_accept_and_assume_role_with_a_role() -> No
 def test_connection_depends_on_its_policy_and_on_domain_constructs() -> None:
     stack = new_stack()
     source = opensearch.Domain(stack, "Src", version=opensearch.EngineVersion.OPENSEARCH_2_19, domain_name="src-domain")
-    destination = elasticsearch.Domain(stack, "Dst", version=elasticsearch.ElasticsearchVersion.V7_10,
-                                       domain_name="dst-domain")
+    destination = elasticsearch.Domain(
+        stack, "Dst", version=elasticsearch.ElasticsearchVersion.V7_10, domain_name="dst-domain"
+    )
     connect(stack, source=source, destination=destination)
     template = Template.from_stack(stack)
     resource = only(template, "Custom::OutboundCrossClusterSearchConnection")
@@ -148,7 +171,10 @@ def test_connection_depends_on_its_policy_and_on_domain_constructs() -> None:
     assert source_id in depends and destination_id in depends
     assert any(d.startswith("ConnPolicy") for d in depends)
     assert resource["Properties"]["SourceDomainInfo"] == {
-        "OwnerId": ACCOUNT, "DomainName": {"Ref": source_id}, "Region": "us-east-1"}
+        "OwnerId": ACCOUNT,
+        "DomainName": {"Ref": source_id},
+        "Region": "us-east-1",
+    }
 
 
 def test_environment_agnostic_stack_uses_pseudo_parameters() -> None:
@@ -163,16 +189,25 @@ def test_environment_agnostic_stack_uses_pseudo_parameters() -> None:
 def test_imported_domain_takes_owner_and_region_from_its_arn() -> None:
     stack = new_stack()
     imported = opensearch.Domain.from_domain_attributes(
-        stack, "Imported", domain_arn="arn:aws:es:eu-west-1:222222222222:domain/remote-logs",
-        domain_endpoint="https://search-remote-logs.eu-west-1.es.amazonaws.com")
+        stack,
+        "Imported",
+        domain_arn="arn:aws:es:eu-west-1:222222222222:domain/remote-logs",
+        domain_endpoint="https://search-remote-logs.eu-west-1.es.amazonaws.com",
+    )
     info = DomainInfo.from_domain(imported)
     assert (info.owner_id, info.domain_name, info.region) == ("222222222222", "remote-logs", "eu-west-1")
 
 
 def test_opensearch_api_options_and_retain() -> None:
     stack = new_stack()
-    connect(stack, api=ConnectionApi.OPENSEARCH, connection_mode=ConnectionMode.VPC_ENDPOINT, skip_unavailable=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN, connection_alias="a-long-alias-for-opensearch-api")
+    connect(
+        stack,
+        api=ConnectionApi.OPENSEARCH,
+        connection_mode=ConnectionMode.VPC_ENDPOINT,
+        skip_unavailable=True,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        connection_alias="a-long-alias-for-opensearch-api",
+    )
     resource = only(Template.from_stack(stack), "Custom::OutboundCrossClusterSearchConnection")
     assert resource["Properties"]["Api"] == "OPENSEARCH"
     assert resource["Properties"]["ConnectionMode"] == "VPC_ENDPOINT"
@@ -191,10 +226,17 @@ def test_accepter_shares_the_provider() -> None:
     assert accepter.connection_id is not None
     policies = template.find_resources("AWS::IAM::Policy")
     accepter_policy = next(v for k, v in policies.items() if k.startswith("AcceptPolicy"))
-    assert accepter_policy["Properties"]["PolicyDocument"]["Statement"] == [{
-        "Action": [f"es:{verb}Inbound{kind}Connection{plural}" for verb, plural in
-                   (("Describe", "s"), ("Accept", ""), ("Delete", "")) for kind in ("", "CrossClusterSearch")],
-        "Effect": "Allow", "Resource": "*"}]
+    assert accepter_policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": [
+                f"es:{verb}Inbound{kind}Connection{plural}"
+                for verb, plural in (("Describe", "s"), ("Accept", ""), ("Delete", ""))
+                for kind in ("", "CrossClusterSearch")
+            ],
+            "Effect": "Allow",
+            "Resource": "*",
+        }
+    ]
 
 
 @pytest.mark.parametrize(
@@ -221,6 +263,9 @@ def test_bad_props_fail_at_synth_time_naming_the_field(kwargs: dict[str, Any], f
 def test_tokens_are_left_to_the_handler() -> None:
     stack = new_stack()
     parameter = cdk.CfnParameter(stack, "Alias").value_as_string
-    connect(stack, connection_alias=parameter,
-            destination=DomainInfo(owner_id=cdk.Aws.ACCOUNT_ID, domain_name=cdk.Fn.ref("Name"), region=cdk.Aws.REGION))
+    connect(
+        stack,
+        connection_alias=parameter,
+        destination=DomainInfo(owner_id=cdk.Aws.ACCOUNT_ID, domain_name=cdk.Fn.ref("Name"), region=cdk.Aws.REGION),
+    )
     Template.from_stack(stack).resource_count_is("Custom::OutboundCrossClusterSearchConnection", 1)

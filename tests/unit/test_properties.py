@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from properties import InvalidInput, parse_accepter, parse_outbound
 
 SOURCE = {"OwnerId": "111111111111", "DomainName": "logs-source", "Region": "us-east-1"}
