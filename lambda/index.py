@@ -12,12 +12,15 @@ from crhelper import CfnResource
 
 import connections
 from clients import BotoApis
-from properties import AccepterSpec, OutboundSpec, parse_accepter, parse_outbound
+from properties import AccepterSpec, InvalidInput, OutboundSpec, parse_accepter, parse_outbound
 
 logger = logging.getLogger(__name__)
 
 OUTBOUND_TYPE = "Custom::OutboundCrossClusterSearchConnection"
 ACCEPTER_TYPE = "Custom::InboundCrossClusterSearchConnectionAccepter"
+REQUEST_TYPES = ("Create", "Update", "Delete")
+#: Set on a stand-in event when the request itself was malformed; the create callback reports it.
+_ENVELOPE_PROBLEM = "X-EnvelopeProblem"
 #: Seconds kept back from the Lambda's time for cleanup after a failure and for the response.
 CLEANUP_RESERVE_SECONDS = 70
 
@@ -66,6 +69,8 @@ def _accept(event: dict[str, Any], context: Any) -> str:
 @helper.create
 def create(event: dict[str, Any], context: Any) -> str:
     """Create or adopt the connection (or accept the inbound one); its id becomes the physical id."""
+    if _ENVELOPE_PROBLEM in event:
+        raise ValueError(event[_ENVELOPE_PROBLEM])
     if _is_accepter(event):
         return _accept(event, context)
     spec = parse_outbound(event.get("ResourceProperties"))
@@ -106,6 +111,55 @@ def delete(event: dict[str, Any], context: Any) -> None:
     connections.delete_outbound(physical_id, _outbound_apis(spec), _deadline(spec.timeout_seconds, context))
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
-    """The Lambda handler: crhelper validates nothing, calls the matching function and responds."""
-    helper(event, context)
+def envelope_problem(event: dict[str, Any]) -> InvalidInput | None:
+    """What is wrong with the request around the properties (CloudFormation never sends this, fuzzers do)."""
+    text_fields = ["RequestId", "LogicalResourceId"]
+    if event.get("RequestType") in ("Update", "Delete"):
+        text_fields.append("PhysicalResourceId")
+    checks: list[tuple[str, bool, str]] = [
+        ("RequestType", event.get("RequestType") in REQUEST_TYPES, "must be one of " + ", ".join(REQUEST_TYPES)),
+        (
+            "ResourceType",
+            event.get("ResourceType") in (OUTBOUND_TYPE, ACCEPTER_TYPE),
+            f"must be {OUTBOUND_TYPE} or {ACCEPTER_TYPE}",
+        ),
+        ("StackId", isinstance(event.get("StackId"), str) and "/" in event["StackId"], "must be a stack ARN"),
+    ]
+    checks += [
+        (
+            name,
+            isinstance(event.get(name), str) and 0 < len(event[name]) <= 1024,
+            "must be a string of 1-1024 characters",
+        )
+        for name in text_fields
+    ]
+    for name, ok, rule in checks:
+        if not ok:
+            return InvalidInput(name, rule, event.get(name))
+    return None
+
+
+def _stand_in(event: dict[str, Any], problem: InvalidInput) -> dict[str, Any]:
+    """A well-formed Create carrying the problem, so crhelper answers FAILED on the request's ResponseURL."""
+
+    def text(name: str, fallback: str) -> str:
+        value = event.get(name)
+        return value if isinstance(value, str) and value and (name != "StackId" or "/" in value) else fallback
+
+    return {
+        "RequestType": "Create",
+        "ResponseURL": event["ResponseURL"],
+        "StackId": text("StackId", "arn:aws:cloudformation:unknown:000000000000:stack/unknown/unknown"),
+        "RequestId": text("RequestId", "unknown"),
+        "LogicalResourceId": text("LogicalResourceId", "unknown"),
+        _ENVELOPE_PROBLEM: str(problem),
+    }
+
+
+def handler(event: Any, context: Any) -> None:
+    """The Lambda handler: checks the request's envelope, then crhelper calls the matching function and responds."""
+    if not isinstance(event, dict) or not str(event.get("ResponseURL", "")).startswith("https://"):
+        logger.error("Not a CloudFormation request (no https ResponseURL): nothing to answer")
+        return
+    problem = envelope_problem(event)
+    helper(event if problem is None else _stand_in(event, problem), context)

@@ -1,0 +1,93 @@
+"""The real entry point (index.handler, through crhelper) in this process, against a local emulator.
+
+crhelper answers on a local HTTPS ResponseURL; the handler's boto3 clients reach the emulator through
+AWS_ENDPOINT_URL; nothing in the handler knows it is tested.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ccs_offline.driver import ResponseEndpoint, response_endpoint
+from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
+from ccs_offline.lambda_runner import LambdaContext
+
+ACCOUNT = "111111111111"
+STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Fuzz/00000000-0000-0000-0000-000000000001"
+OUTBOUND = "Custom::OutboundCrossClusterSearchConnection"
+ACCEPTER = "Custom::InboundCrossClusterSearchConnectionAccepter"
+
+
+def valid_properties(alias: str = "logs") -> dict[str, Any]:
+    return {
+        "ServiceToken": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:provider",
+        "SourceDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"},
+        "DestinationDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-destination", "Region": "us-east-1"},
+        "ConnectionAlias": alias,
+        "AcceptConnection": "true",
+        "TimeoutSeconds": "30",
+    }
+
+
+@dataclass
+class Harness:
+    """Sends events to index.handler and returns crhelper's parsed response."""
+
+    endpoint: ResponseEndpoint
+    emulator: Emulator
+
+    @property
+    def store(self) -> ConnectionStore:
+        return self.emulator.store
+
+    def event(self, request_type: str = "Create", properties: Any = None, **extra: Any) -> dict[str, Any]:
+        event = {
+            "RequestType": request_type,
+            "ResponseURL": self.endpoint.new_url(),
+            "StackId": STACK_ID,
+            "RequestId": str(uuid.uuid4()),
+            "LogicalResourceId": "Connection",
+            "ResourceType": OUTBOUND,
+            "ResourceProperties": valid_properties() if properties is None else properties,
+        }
+        event.update(extra)
+        return event
+
+    def send(self, event: Any, timeout_seconds: float = 120) -> dict[str, Any] | None:
+        """Invoke the handler; None when it (rightly) had nowhere to answer."""
+        import index  # the handler module, from lambda/ on sys.path
+
+        index.handler(event, LambdaContext(timeout_seconds, "provider"))
+        url = event.get("ResponseURL") if isinstance(event, dict) else None
+        bodies = self.endpoint.bodies(url) if isinstance(url, str) and url.startswith("https://127.0.0.1") else []
+        assert len(bodies) <= 1, "one response per request"
+        if not bodies:
+            return None
+        body = bodies[0][1]
+        assert len(body) <= 4096
+        response: dict[str, Any] = json.loads(body)
+        return response
+
+
+@contextmanager
+def harness() -> Iterator[Harness]:
+    store = ConnectionStore(Delays(validating=0.05, provisioning=0.05, deleting=0.05))
+    store.add_domain(ACCOUNT, "us-east-1", "logs-source")
+    store.add_domain(ACCOUNT, "us-east-1", "logs-destination")
+    with running(store) as emulator, response_endpoint() as endpoint:
+        key, secret = store.credentials_for(ACCOUNT)
+        saved = dict(os.environ)
+        os.environ.update(
+            emulator.endpoint_env(), AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, SSL_CERT_FILE=endpoint.ca_file
+        )
+        try:
+            yield Harness(endpoint, emulator)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
