@@ -27,8 +27,17 @@ synth: setup
 deploy-local: synth
 	$(PY) -m ccs_offline.deploy cdk.out
 
-test: setup
-	$(PY) -m pytest
+# Quality gates, then every test (unit, integration through the bundled asset, fuzzing) with coverage.
+test: setup lint
+	npx cdk synth --quiet
+	$(PY) -m cfnlint --regions us-east-1 eu-west-1 -- cdk.out/*.template.json
+	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy --strict constructs/cross_cluster_search ccs_offline app.py
+	cd lambda && ../$(PY) -m mypy --strict --config-file ../pyproject.toml *.py
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import index  # the handler module, from lambda/ on sys.path (tests/conftest.py)
+
 from ccs_offline.driver import ResponseEndpoint, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
 from ccs_offline.lambda_runner import LambdaContext
@@ -61,8 +63,6 @@ class Harness:
 
     def send(self, event: Any, timeout_seconds: float = 120) -> dict[str, Any] | None:
         """Invoke the handler; None when it (rightly) had nowhere to answer."""
-        import index  # the handler module, from lambda/ on sys.path
-
         index.handler(event, LambdaContext(timeout_seconds, "provider"))
         url = event.get("ResponseURL") if isinstance(event, dict) else None
         bodies = self.endpoint.bodies(url) if isinstance(url, str) and url.startswith("https://127.0.0.1") else []

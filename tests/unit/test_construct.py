@@ -36,8 +36,13 @@ def connect(stack: cdk.Stack, id_: str = "Conn", **kwargs: Any) -> OutboundConne
     return OutboundConnection(stack, id_, **values)
 
 
+def connection_policies(template: Template) -> dict[str, Any]:
+    """The per-connection policies (the role's DefaultPolicy holds only its log permissions)."""
+    return {k: v for k, v in template.find_resources("AWS::IAM::Policy").items() if "DefaultPolicy" not in k}
+
+
 def only(template: Template, type_: str) -> dict[str, Any]:
-    resources = template.find_resources(type_)
+    resources = connection_policies(template) if type_ == "AWS::IAM::Policy" else template.find_resources(type_)
     assert len(resources) == 1, resources
     return next(iter(resources.values()))
 
@@ -97,11 +102,12 @@ def test_one_provider_function_for_many_connections_with_the_longest_timeout() -
         connect(stack, f"Conn{index}", connection_alias=f"logs{index}", timeout=cdk.Duration.seconds(60 * (index + 1)))
     template = Template.from_stack(stack)
     function = only(template, "AWS::Lambda::Function")
-    assert function["Properties"]["Runtime"] == "python3.12"
+    assert function["Properties"]["Runtime"] == "python3.14"
     assert function["Properties"]["Handler"] == "index.handler"
     assert function["Properties"]["Timeout"] == 180 + 90
     template.resource_count_is("Custom::OutboundCrossClusterSearchConnection", 3)
-    template.resource_count_is("AWS::IAM::Policy", 3)
+    assert len(connection_policies(template)) == 3
+    template.resource_count_is("AWS::IAM::Role", 1)
 
 
 def test_iam_is_exact_least_privilege_per_connection() -> None:
@@ -129,6 +135,12 @@ def test_iam_is_exact_least_privilege_per_connection() -> None:
     assert "domain/logs-source" in str(joined) and ":es:us-east-1:111111111111:" in str(joined)
     for statement in statements:
         assert all(not action.endswith("*") for action in statement["Action"])
+    role_policy = next(
+        v for k, v in Template.from_stack(stack).find_resources("AWS::IAM::Policy").items() if "DefaultPolicy" in k
+    )
+    [log_statement] = role_policy["Properties"]["PolicyDocument"]["Statement"]
+    assert log_statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert log_statement["Resource"]["Fn::GetAtt"][1] == "Arn"
 
 
 def test_no_accept_permission_without_accept_and_assume_role_with_a_role() -> None:
@@ -224,7 +236,7 @@ def test_accepter_shares_the_provider() -> None:
     resource = only(template, "Custom::InboundCrossClusterSearchConnectionAccepter")
     assert "ConnectionAlias" not in resource["Properties"]
     assert accepter.connection_id is not None
-    policies = template.find_resources("AWS::IAM::Policy")
+    policies = connection_policies(template)
     accepter_policy = next(v for k, v in policies.items() if k.startswith("AcceptPolicy"))
     assert accepter_policy["Properties"]["PolicyDocument"]["Statement"] == [
         {
