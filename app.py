@@ -19,10 +19,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 from aws_cdk import aws_opensearchservice as opensearch
+from constructs import Construct, IConstruct
 
-from constructs import Construct
 from cross_cluster_search import DomainInfo, OutboundConnection
-
 
 #: Why the demo domains deviate from cdk-nag's AwsSolutions rules (a production stack would not).
 DEMO_DOMAIN_EXCEPTIONS = {
@@ -44,7 +43,7 @@ SECRET_EXCEPTION = {
 }
 
 
-def nag_exceptions(resource: Construct | None, reasons: dict[str, str]) -> None:
+def nag_exceptions(resource: IConstruct | None, reasons: dict[str, str]) -> None:
     """Record why a resource deviates from cdk-nag rules, in cdk-nag's metadata format."""
     if isinstance(resource, cdk.CfnResource):
         rules = [{"id": rule, "reason": reason} for rule, reason in reasons.items()]

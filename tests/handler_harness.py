@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import index  # the handler module, from lambda/ on sys.path (tests/conftest.py)
-
 from ccs_offline.driver import ResponseEndpoint, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
 from ccs_offline.lambda_runner import LambdaContext

@@ -6,8 +6,8 @@ import enum
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
 from aws_cdk import aws_iam as iam
-
 from constructs import Construct
+
 from cross_cluster_search._properties import ELASTICSEARCH, OPENSEARCH, check_alias, check_timeout_seconds
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
 from cross_cluster_search.provider import ConnectionProvider, service_timeout

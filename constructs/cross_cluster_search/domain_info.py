@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from aws_cdk import Arn, ArnFormat, Stack, Token
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
-
 from constructs import Construct
+
 from cross_cluster_search._properties import check_domain_name, check_owner_id, check_region
 
 #: A domain construct of either service (new or imported).

@@ -13,8 +13,8 @@ from aws_cdk import BundlingOptions, CfnResource, Duration, ILocalBundling, ISta
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-
 from constructs import Construct
+
 from cross_cluster_search._properties import MAX_TIMEOUT_SECONDS
 
 #: The handler's source: the repository's `lambda/` folder (a keyword, so never imported as a package).
