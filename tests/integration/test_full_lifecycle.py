@@ -1,0 +1,94 @@
+"""Cross-account acceptance, the OpenSearch API, adoption and status messages, through the bundled asset."""
+
+from __future__ import annotations
+
+import boto3
+from conftest import ACCOUNT, OTHER_ACCOUNT, Assembly
+
+from ccs_offline.driver import LocalCloudFormation
+from ccs_offline.world import World
+
+
+def _partner_requests_connection(world: World) -> str:
+    """The other account creates a connection from its domain to ours, as its own stack would."""
+    key, secret = world.store.credentials_for(OTHER_ACCOUNT)
+    client = boto3.client("es", region_name="us-east-1", endpoint_url=world.emulator.url,
+                          aws_access_key_id=key, aws_secret_access_key=secret)
+    created = client.create_outbound_cross_cluster_search_connection(
+        SourceDomainInfo={"OwnerId": OTHER_ACCOUNT, "DomainName": "partner-logs", "Region": "us-east-1"},
+        DestinationDomainInfo={"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"},
+        ConnectionAlias="partner",
+    )
+    return str(created["CrossClusterSearchConnectionId"])
+
+
+def test_accepter_accepts_the_partners_request_and_deletes_it_on_removal(
+        assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+    connection_id = _partner_requests_connection(world)
+    accepted = cfn.create(assembly.ids["Accepter"])
+
+    assert accepted.ok, accepted.reason
+    assert accepted.physical_id == connection_id
+    assert accepted.data["ConnectionStatus"] == "APPROVED"
+    assert world.store.status_of(connection_id) in ("PROVISIONING", "ACTIVE")
+    assert cfn.delete(assembly.ids["Accepter"]).ok
+    assert world.store.status_of(connection_id) == "DELETED"
+
+
+def test_accepter_gives_up_with_a_clear_reason_when_no_request_arrives(
+        assembly: Assembly, cfn: LocalCloudFormation) -> None:
+    accepted = cfn.create(assembly.ids["Accepter"])
+
+    assert not accepted.ok
+    assert "Timed out after 10 s: no connection request from partner-logs (222222222222, us-east-1)" in accepted.reason
+
+
+def test_opensearch_api_creates_with_its_options(assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+    created = cfn.create(assembly.ids["OpenSearchApi"])
+
+    assert created.ok, created.reason
+    assert created.data["ConnectionStatus"] == "ACTIVE"
+    stored = world.store.connections[created.physical_id]
+    assert (stored.mode, stored.skip_unavailable) == ("DIRECT", "ENABLED")
+    assert {c.service for c in world.store.calls} == {"opensearch"}
+    assert cfn.delete(assembly.ids["OpenSearchApi"]).ok
+
+
+def test_switching_only_the_api_keeps_the_connection(assembly: Assembly, world: World,
+                                                     cfn: LocalCloudFormation) -> None:
+    logical_id = assembly.ids["SameRegion"]
+    created = cfn.create(logical_id)
+    switched = cfn.update(logical_id, {"Api": "OPENSEARCH"})
+
+    assert switched.ok and switched.physical_id == created.physical_id
+    assert world.store.calls[-1].service == "opensearch"
+    assert cfn.delete(logical_id).ok
+
+
+def test_a_connection_made_by_hand_is_adopted(assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+    key, secret = world.store.credentials_for(ACCOUNT)
+    client = boto3.client("opensearch", region_name="us-east-1", endpoint_url=world.emulator.url,
+                          aws_access_key_id=key, aws_secret_access_key=secret)
+    by_hand = client.create_outbound_connection(
+        LocalDomainInfo={"AWSDomainInformation": {"OwnerId": ACCOUNT, "DomainName": "logs-source",
+                                                  "Region": "us-east-1"}},
+        RemoteDomainInfo={"AWSDomainInformation": {"OwnerId": ACCOUNT, "DomainName": "logs-local",
+                                                   "Region": "us-east-1"}},
+        ConnectionAlias="same",
+    )["ConnectionId"]
+    adopted = cfn.create(assembly.ids["SameRegion"])
+
+    assert adopted.ok and adopted.physical_id == by_hand
+    assert adopted.data["ConnectionStatus"] == "ACTIVE"
+    assert len(world.store.connections) == 1
+    assert cfn.delete(assembly.ids["SameRegion"]).ok
+
+
+def test_an_alias_taken_by_another_destination_fails_with_the_services_message(
+        assembly: Assembly, cfn: LocalCloudFormation) -> None:
+    first = cfn.create(assembly.ids["SameRegion"])
+    clash = cfn.create(assembly.ids["CrossRegion"], {"ConnectionAlias": "same"})
+
+    assert first.ok and not clash.ok
+    assert "ResourceAlreadyExistsException: Connection alias same already exists" in clash.reason
+    assert cfn.delete(assembly.ids["SameRegion"]).ok
