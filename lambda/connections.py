@@ -260,8 +260,9 @@ class Deadline:
 
 
 def poll_interval(elapsed: float) -> float:
-    """Seconds until the next look: 1 s at first, then 10% of the time waited so far, at most 20 s."""
-    return min(20.0, max(1.0, 0.1 * elapsed))
+    """Seconds until the next look: every second at first, then every 5% of the time waited so far
+    (so a wait ends at most ~5% after the service is done), at most 20 s apart."""
+    return min(20.0, max(1.0, 0.05 * elapsed))
 
 
 def wait_while(

@@ -12,8 +12,13 @@ from ccs_offline.world import World
 def _partner_requests_connection(world: World) -> str:
     """The other account creates a connection from its domain to ours, as its own stack would."""
     key, secret = world.store.credentials_for(OTHER_ACCOUNT)
-    client = boto3.client("es", region_name="us-east-1", endpoint_url=world.emulator.url,
-                          aws_access_key_id=key, aws_secret_access_key=secret)
+    client = boto3.client(
+        "es",
+        region_name="us-east-1",
+        endpoint_url=world.emulator.url,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+    )
     created = client.create_outbound_cross_cluster_search_connection(
         SourceDomainInfo={"OwnerId": OTHER_ACCOUNT, "DomainName": "partner-logs", "Region": "us-east-1"},
         DestinationDomainInfo={"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"},
@@ -23,7 +28,8 @@ def _partner_requests_connection(world: World) -> str:
 
 
 def test_accepter_accepts_the_partners_request_and_deletes_it_on_removal(
-        assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     connection_id = _partner_requests_connection(world)
     accepted = cfn.create(assembly.ids["Accepter"])
 
@@ -36,7 +42,8 @@ def test_accepter_accepts_the_partners_request_and_deletes_it_on_removal(
 
 
 def test_accepter_gives_up_with_a_clear_reason_when_no_request_arrives(
-        assembly: Assembly, cfn: LocalCloudFormation) -> None:
+    assembly: Assembly, cfn: LocalCloudFormation
+) -> None:
     accepted = cfn.create(assembly.ids["Accepter"])
 
     assert not accepted.ok
@@ -54,8 +61,9 @@ def test_opensearch_api_creates_with_its_options(assembly: Assembly, world: Worl
     assert cfn.delete(assembly.ids["OpenSearchApi"]).ok
 
 
-def test_switching_only_the_api_keeps_the_connection(assembly: Assembly, world: World,
-                                                     cfn: LocalCloudFormation) -> None:
+def test_switching_only_the_api_keeps_the_connection(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     logical_id = assembly.ids["SameRegion"]
     created = cfn.create(logical_id)
     switched = cfn.update(logical_id, {"Api": "OPENSEARCH"})
@@ -67,13 +75,20 @@ def test_switching_only_the_api_keeps_the_connection(assembly: Assembly, world: 
 
 def test_a_connection_made_by_hand_is_adopted(assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
     key, secret = world.store.credentials_for(ACCOUNT)
-    client = boto3.client("opensearch", region_name="us-east-1", endpoint_url=world.emulator.url,
-                          aws_access_key_id=key, aws_secret_access_key=secret)
+    client = boto3.client(
+        "opensearch",
+        region_name="us-east-1",
+        endpoint_url=world.emulator.url,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+    )
     by_hand = client.create_outbound_connection(
-        LocalDomainInfo={"AWSDomainInformation": {"OwnerId": ACCOUNT, "DomainName": "logs-source",
-                                                  "Region": "us-east-1"}},
-        RemoteDomainInfo={"AWSDomainInformation": {"OwnerId": ACCOUNT, "DomainName": "logs-local",
-                                                   "Region": "us-east-1"}},
+        LocalDomainInfo={
+            "AWSDomainInformation": {"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"}
+        },
+        RemoteDomainInfo={
+            "AWSDomainInformation": {"OwnerId": ACCOUNT, "DomainName": "logs-local", "Region": "us-east-1"}
+        },
         ConnectionAlias="same",
     )["ConnectionId"]
     adopted = cfn.create(assembly.ids["SameRegion"])
@@ -85,7 +100,8 @@ def test_a_connection_made_by_hand_is_adopted(assembly: Assembly, world: World, 
 
 
 def test_an_alias_taken_by_another_destination_fails_with_the_services_message(
-        assembly: Assembly, cfn: LocalCloudFormation) -> None:
+    assembly: Assembly, cfn: LocalCloudFormation
+) -> None:
     first = cfn.create(assembly.ids["SameRegion"])
     clash = cfn.create(assembly.ids["CrossRegion"], {"ConnectionAlias": "same"})
 
