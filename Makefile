@@ -30,7 +30,7 @@ deploy-local: synth
 # Quality gates, then every test (unit, integration through the bundled asset, fuzzing) with coverage.
 test: setup lint
 	npx cdk synth --quiet
-	$(VENV)/bin/cfn-lint --regions us-east-1 eu-west-1 -- cdk.out/*.template.json
+	$(VENV)/bin/cfn-lint --non-zero-exit-code error --regions us-east-1 eu-west-1 -- cdk.out/*.template.json
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
 
 lint: setup

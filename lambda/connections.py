@@ -196,8 +196,8 @@ class ConnectionApi:
         found = self._describe("outbound", self._pair_filters("outbound", source, destination))
         return [c for c in found if c.source.domain_name == source.domain_name and c.destination == destination]
 
-    def delete_outbound(self, connection_id: str) -> bool:
-        """Delete an outbound connection; False when the service does not know it."""
+    def delete_outbound(self, connection_id: str) -> Connection | None:
+        """Delete an outbound connection; None when the service does not know it."""
         return self._delete("outbound", connection_id)
 
     def get_inbound(self, connection_id: str) -> Connection | None:
@@ -214,18 +214,18 @@ class ConnectionApi:
         accepted = self._call("accept", "inbound", {self._dialect.id_key: connection_id})
         return self._parse(accepted[self._dialect.item_key])
 
-    def delete_inbound(self, connection_id: str) -> bool:
-        """Delete an inbound connection; False when the service does not know it."""
+    def delete_inbound(self, connection_id: str) -> Connection | None:
+        """Delete an inbound connection; None when the service does not know it."""
         return self._delete("inbound", connection_id)
 
-    def _delete(self, direction: str, connection_id: str) -> bool:
+    def _delete(self, direction: str, connection_id: str) -> Connection | None:
         try:
-            self._call("delete", direction, {self._dialect.id_key: connection_id})
+            deleted = self._call("delete", direction, {self._dialect.id_key: connection_id})
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == _NOT_FOUND:
-                return False
+            if _code(error) == _NOT_FOUND:
+                return None
             raise
-        return True
+        return self._parse(deleted[self._dialect.item_key])
 
 
 class Apis(Protocol):
@@ -302,28 +302,33 @@ def _check_not_failed(connection: Connection | None, what: str) -> Connection:
 
 
 def create_outbound(spec: OutboundSpec, apis: Apis, deadline: Deadline) -> Connection:
-    """Create (or adopt) the connection, wait for it to settle, accept it if asked.
-
-    A connection this call created is deleted again when a later step fails.
+    """Create the connection (or adopt the live one already made for this request), wait for it to
+    settle, accept it if asked. A connection this call created is deleted again when a later step fails.
     """
     source_api = apis.source()
-    existing = source_api.find_outbound(spec.source, spec.destination)
-    adopted = next((c for c in existing if _same_request(c, spec) and c.status in LIVE), None)
-    if adopted is not None:
-        logger.info("Adopting existing %s", adopted.describe())
-        connection = adopted
-    else:
-        try:
-            connection = source_api.create_outbound(spec)
-        except ClientError as error:
-            raise ConnectionFailed(f"Creating connection '{spec.alias}' failed: {_client_error(error)}") from error
+    try:
+        connection = source_api.create_outbound(spec)
+        created = True
         logger.info("Created %s", connection.describe())
+    except ClientError as error:
+        adopted = _adoptable(source_api, spec) if _code(error) == "ResourceAlreadyExistsException" else None
+        if adopted is None:
+            raise ConnectionFailed(f"Creating connection '{spec.alias}' failed: {_client_error(error)}") from error
+        logger.info("Adopting existing %s", adopted.describe())
+        connection, created = adopted, False
     try:
         return _settle(connection, spec, apis, deadline)
     except Exception:
-        if adopted is None:
+        if created:
             _discard(connection.connection_id, source_api, deadline)
         raise
+
+
+def _adoptable(api: ConnectionApi, spec: OutboundSpec) -> Connection | None:
+    """The live connection with this request's source, destination and alias (a re-delivered Create's,
+    or one made by hand), if that is what holds the alias."""
+    existing = api.find_outbound(spec.source, spec.destination)
+    return next((c for c in existing if _same_request(c, spec) and c.status in LIVE), None)
 
 
 def _settle(connection: Connection, spec: OutboundSpec, apis: Apis, deadline: Deadline) -> Connection:
@@ -389,17 +394,20 @@ def delete_outbound(connection_id: str, apis: Apis, deadline: Deadline) -> None:
 def delete_connection(
     connection_id: str,
     fetch: Callable[[str], Connection | None],
-    delete: Callable[[str], bool],
+    delete: Callable[[str], Connection | None],
     deadline: Deadline,
 ) -> None:
     """Delete through `delete` and wait through `fetch` until the connection is DELETED."""
-    current = fetch(connection_id)
-    if current is None or current.status == DELETED:
+    try:
+        deleting = delete(connection_id)
+    except ClientError:
+        current = fetch(connection_id)  # a refusal for a connection that is already DELETED is no failure
+        if current is not None and current.status != DELETED:
+            raise
+        deleting = None
+    if deleting is None:
         logger.info("Connection %s is already gone", connection_id)
         return
-    if current.status != DELETING and not delete(connection_id):
-        return
-    deleting = Connection(connection_id, current.source, current.destination, DELETING)
     wait_while(deleting, NOT_DELETED, fetch, deadline)
 
 
@@ -441,6 +449,10 @@ def delete_inbound(connection_id: str, apis: Apis, deadline: Deadline) -> None:
         return
     api = apis.destination()
     delete_connection(connection_id, api.get_inbound, api.delete_inbound, deadline)
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _client_error(error: ClientError) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from stubs import CONNECTION_ID, DESTINATION, SOURCE, EsStub, FakeTime, StubApis, es_connection, spec
 
@@ -20,6 +21,7 @@ from connections import (
     poll_interval,
     update_outbound,
 )
+from properties import DomainRef
 
 
 @dataclass
@@ -39,7 +41,6 @@ def world() -> Iterator[World]:
 
 
 def test_create_waits_for_validation_accepts_in_destination_region_and_waits_for_active(world: World) -> None:
-    world.source.describe_pair()
     world.source.create()
     world.source.describe_by_id(es_connection("VALIDATING"))
     world.source.describe_by_id(es_connection("PENDING_ACCEPTANCE"))
@@ -55,7 +56,6 @@ def test_create_waits_for_validation_accepts_in_destination_region_and_waits_for
 
 
 def test_create_without_accept_stops_at_pending_acceptance(world: World) -> None:
-    world.source.describe_pair()
     world.source.create()
     world.source.describe_by_id(es_connection("PENDING_ACCEPTANCE"))
 
@@ -67,6 +67,9 @@ def test_create_without_accept_stops_at_pending_acceptance(world: World) -> None
 def test_existing_connection_is_adopted_not_duplicated(world: World) -> None:
     other_alias = es_connection("ACTIVE", connection_id="cc-other00000000", alias="metrics")
     deleted_same = es_connection("DELETED", connection_id="cc-deleted000000")
+    world.source.stubber.add_client_error(
+        "create_outbound_cross_cluster_search_connection", "ResourceAlreadyExistsException", "alias exists", 409
+    )
     world.source.describe_pair(other_alias, next_token="page2")
     world.source.describe_pair(deleted_same, es_connection("ACTIVE"), token_in="page2")
 
@@ -82,11 +85,9 @@ def test_existing_connection_is_adopted_not_duplicated(world: World) -> None:
 def test_failed_create_reports_the_service_message_and_deletes_what_it_created(
     world: World, status: str, message: str
 ) -> None:
-    world.source.describe_pair()
     world.source.create()
     world.source.describe_by_id(es_connection(status, message=message))
-    # cleanup: look, delete, wait for DELETED
-    world.source.describe_by_id(es_connection(status, message=message))
+    # cleanup: delete, wait for DELETED
     world.source.delete()
     world.source.describe_by_id(es_connection("DELETED"))
 
@@ -95,11 +96,9 @@ def test_failed_create_reports_the_service_message_and_deletes_what_it_created(
 
 
 def test_stuck_connection_times_out_with_a_clear_reason_and_is_cleaned_up(world: World) -> None:
-    world.source.describe_pair()
     world.source.create()
     for _ in range(10):
         world.source.describe_by_id(es_connection("VALIDATING"))
-    world.source.describe_by_id(es_connection("VALIDATING"))  # cleanup looks before deleting
     world.source.delete()
     world.source.describe_by_id(es_connection("DELETED"))
 
@@ -109,7 +108,6 @@ def test_stuck_connection_times_out_with_a_clear_reason_and_is_cleaned_up(world:
 
 
 def test_create_error_from_the_service_names_the_code(world: World) -> None:
-    world.source.describe_pair()
     world.source.stubber.add_client_error(
         "create_outbound_cross_cluster_search_connection",
         "LimitExceededException",
@@ -140,12 +138,9 @@ def test_update_in_place_accepts_a_pending_connection_when_accept_turns_on(world
 
 
 def test_replacement_with_the_same_alias_deletes_the_old_connection_first(world: World) -> None:
-    old = spec(destination=SOURCE.__class__("111111111111", "old-destination", "eu-west-1"))
-    old_item = es_connection("ACTIVE", destination=old.destination)
-    world.source.describe_by_id(old_item)
+    old = spec(destination=DomainRef("111111111111", "old-destination", "eu-west-1"))
     world.source.delete()
     world.source.describe_by_id(es_connection("DELETED", destination=old.destination))
-    world.source.describe_pair()
     world.source.create()
     world.source.describe_by_id(es_connection("ACTIVE"))
 
@@ -153,7 +148,6 @@ def test_replacement_with_the_same_alias_deletes_the_old_connection_first(world:
 
 
 def test_replacement_with_a_new_alias_creates_first_and_leaves_the_old_to_cloudformation(world: World) -> None:
-    world.source.describe_pair()
     world.source.create(alias="logs")
     world.source.describe_by_id(es_connection("ACTIVE"))
 
@@ -167,14 +161,27 @@ def test_delete_of_ids_that_are_not_connections_calls_nothing(world: World, phys
 
 
 def test_delete_of_unknown_or_deleted_connection_succeeds(world: World) -> None:
-    world.source.describe_by_id()
+    world.source.stubber.add_client_error(
+        "delete_outbound_cross_cluster_search_connection", "ResourceNotFoundException", "unknown", 409
+    )
     delete_outbound(CONNECTION_ID, world.apis, world.time.deadline())
+    world.source.stubber.add_client_error(
+        "delete_outbound_cross_cluster_search_connection", "DisabledOperationException", "already deleted", 409
+    )
     world.source.describe_by_id(es_connection("DELETED"))
     delete_outbound(CONNECTION_ID, world.apis, world.time.deadline())
 
 
-def test_delete_waits_until_deleted(world: World) -> None:
+def test_delete_refused_for_a_live_connection_fails_with_the_services_error(world: World) -> None:
+    world.source.stubber.add_client_error(
+        "delete_outbound_cross_cluster_search_connection", "DisabledOperationException", "not now", 409
+    )
     world.source.describe_by_id(es_connection("ACTIVE"))
+    with pytest.raises(ClientError, match="not now"):
+        delete_outbound(CONNECTION_ID, world.apis, world.time.deadline())
+
+
+def test_delete_waits_until_deleted(world: World) -> None:
     world.source.delete()
     world.source.describe_by_id(es_connection("DELETING"))
     world.source.describe_by_id(es_connection("DELETED"))
@@ -184,7 +191,6 @@ def test_delete_waits_until_deleted(world: World) -> None:
 
 
 def test_delete_racing_another_delete_succeeds(world: World) -> None:
-    world.source.describe_by_id(es_connection("ACTIVE"))
     world.source.stubber.add_client_error(
         "delete_outbound_cross_cluster_search_connection", "ResourceNotFoundException", "gone", 404
     )

@@ -1,0 +1,296 @@
+"""Benchmarks of what users wait for, through the offline driver and emulator (a script, not a test).
+
+    .venv/bin/python bench/run.py [--quick] [--out docs/benchmarks.md]
+
+1. Create/Delete latency versus the service's own transition time (1, 5, 30 s), with a naive peer.
+2. Synthesis time and template size for 1, 10 and 50 connections in one stack.
+3. Load: 20 concurrent creates on one source domain under a per-account request rate, then a 21st.
+4. Cold start: handler import in the Lambda-like process beside a bare crhelper import; asset size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from ccs_offline.driver import (  # noqa: E402
+    LocalCloudFormation,
+    ProviderFunction,
+    Response,
+    StackTemplate,
+    load_assembly,
+)
+from ccs_offline.emulator import ConnectionStore, Delays  # noqa: E402
+from ccs_offline.world import offline, seed_domains  # noqa: E402
+
+ACCOUNT = "111111111111"
+NAIVE_HANDLER = """
+import boto3
+from crhelper import CfnResource
+
+helper = CfnResource()  # crhelper's defaults: DEBUG logging, 120 s sleep on Delete
+es = boto3.client("es")
+
+
+@helper.create
+def create(event, context):
+    p = event["ResourceProperties"]
+    return es.create_outbound_cross_cluster_search_connection(
+        SourceDomainInfo=p["SourceDomainInfo"], DestinationDomainInfo=p["DestinationDomainInfo"],
+        ConnectionAlias=p["ConnectionAlias"])["CrossClusterSearchConnectionId"]
+
+
+@helper.delete
+def delete(event, context):
+    es.delete_outbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=event["PhysicalResourceId"])
+
+
+def handler(event, context):
+    helper(event, context)
+"""
+
+
+def spread(values: list[float]) -> str:
+    """Median and range of repeated measurements."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+
+def synthesize(outdir: Path, connections: int, *, bundle: bool = True, destinations: int = 1) -> StackTemplate:
+    """A stack with `connections` OutboundConnections from one source domain, synthesized to `outdir`."""
+    context: dict[str, object] = {} if bundle else {"aws:cdk:bundling-stacks": []}
+    script = f"""
+import os, aws_cdk as cdk
+from cross_cluster_search import DomainInfo, OutboundConnection
+app = cdk.App(outdir={str(outdir)!r}, context={context!r})
+stack = cdk.Stack(app, "Bench", env=cdk.Environment(account="{ACCOUNT}", region="us-east-1"))
+source = DomainInfo(owner_id="{ACCOUNT}", domain_name="bench-source", region="us-east-1")
+for i in range({connections}):
+    destination = DomainInfo(owner_id="{ACCOUNT}", domain_name=f"bench-dest-{{i % {destinations}:02d}}",
+                             region="us-east-1")
+    OutboundConnection(stack, f"C{{i:02d}}", source=source, destination=destination,
+                       connection_alias=f"c{{i:02d}}", accept_connection=False, timeout=cdk.Duration.minutes(2))
+app.synth()
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+    [stack] = load_assembly(outdir, ACCOUNT, "us-east-1")
+    return stack
+
+
+@contextmanager
+def world_for(stack: StackTemplate, delays: Delays) -> Iterator[tuple[ConnectionStore, LocalCloudFormation]]:
+    store = ConnectionStore(delays)
+    seed_domains(store, stack)
+    with offline(stack, store) as world:
+        yield store, world.cloudformation
+
+
+def describes_during(store: ConnectionStore, started: float, ended: float) -> int:
+    return sum(1 for c in store.calls if started <= c.at <= ended and c.operation.startswith("Describe"))
+
+
+def timed(store: ConnectionStore, action: Callable[[], Response]) -> tuple[Response, int]:
+    started = store.clock()
+    response = action()
+    return response, describes_during(store, started, store.clock())
+
+
+def naive_function(asset_dir: Path, template: ProviderFunction) -> ProviderFunction:
+    """The plain crhelper handler most users would write, bundled beside the same crhelper."""
+    naive_dir = Path(tempfile.mkdtemp(prefix="naive-asset-"))
+    shutil.copytree(asset_dir / "crhelper", naive_dir / "crhelper")
+    (naive_dir / "index.py").write_text(NAIVE_HANDLER)
+    return replace(template, asset_dir=naive_dir, logical_id="NaiveHandler")
+
+
+def bench_latency(stack: StackTemplate, service_times: list[float], repeats: int, naive_delete: bool) -> list[str]:
+    logical_id = stack.custom_resources()[0].logical_id
+    rows = [
+        "| handler | service time (s) | Create response (s) | Create overhead (s) | describes/s (Create) "
+        "| Delete response (s) | Delete overhead (s) | describes/s (Delete) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for service_time in service_times:
+        delays = Delays(validating=service_time, provisioning=service_time, deleting=service_time)
+        create, delete, c_rate, d_rate = [], [], [], []
+        for _ in range(repeats):
+            with world_for(stack, delays) as (store, cfn):
+                created, c_calls = timed(store, lambda: cfn.create(logical_id))
+                deleted, d_calls = timed(store, lambda: cfn.delete(logical_id))
+                assert created.ok and deleted.ok, (created.reason, deleted.reason)
+                create.append(created.latency)
+                delete.append(deleted.latency)
+                c_rate.append(c_calls / created.latency)
+                d_rate.append(d_calls / deleted.latency)
+        rows.append(
+            f"| this construct | {service_time:g} | {spread(create)} | "
+            f"{spread([c - service_time for c in create])} | {spread(c_rate)} | {spread(delete)} | "
+            f"{spread([d - service_time for d in delete])} | {spread(d_rate)} |"
+        )
+        print(rows[-1], flush=True)
+        with world_for(stack, delays) as (store, cfn):
+            definition = cfn.definition(logical_id)
+            naive = replace(definition, function=naive_function(definition.function.asset_dir, definition.function))
+            event = cfn.event("Create", naive, cfn.properties(definition))
+            created = cfn.send(naive, event)
+            status_at_answer = store.status_of(created.physical_id)
+            delete_cell = "not measured (same 120 s sleep)"
+            if naive_delete:
+                deleted = cfn.send(naive, cfn.event("Delete", naive, event["ResourceProperties"], created.physical_id))
+                delete_cell = f"{deleted.latency:.2f} | {deleted.latency - service_time:.2f} | 0"
+            else:
+                delete_cell += " | - | -"
+                time.sleep(service_time + 0.5)
+                cfn.send(definition, cfn.event("Delete", definition, event["ResourceProperties"], created.physical_id))
+        rows.append(
+            f"| naive crhelper peer | {service_time:g} | {created.latency:.2f} | "
+            f"{created.latency - service_time:.2f} (answers while {status_at_answer}) | 0 | {delete_cell} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def bench_scale(repeats: int) -> list[str]:
+    rows = [
+        "| connections | synth time (s) | template size (bytes) | Lambda functions | custom resources |",
+        "|---|---|---|---|---|",
+    ]
+    base = None
+    for count in (1, 10, 50):
+        times, size, functions, resources = [], 0, 0, 0
+        for _ in range(repeats):
+            outdir = Path(tempfile.mkdtemp(prefix="bench-synth-"))
+            started = time.perf_counter()
+            stack = synthesize(outdir, count, bundle=False)
+            times.append(time.perf_counter() - started)
+            size = (outdir / "Bench.template.json").stat().st_size
+            types = [r["Type"] for r in stack.resources.values()]
+            functions = types.count("AWS::Lambda::Function")
+            resources = types.count("Custom::OutboundCrossClusterSearchConnection")
+            shutil.rmtree(outdir)
+        base = base or statistics.median(times)
+        rows.append(
+            f"| {count} | {spread(times)} (x{statistics.median(times) / base:.2f}) | {size} | {functions} "
+            f"| {resources} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def bench_load(workdir: Path, rate: float) -> list[str]:
+    stack = synthesize(workdir / "load", 21, destinations=21)
+    ids = [d.logical_id for d in stack.custom_resources()]
+    delays = Delays(validating=2.0, provisioning=1.0, deleting=2.0)
+    with world_for(stack, delays) as (store, cfn):
+        store.faults.rate_per_second = rate
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            responses = list(pool.map(cfn.create, ids[:20]))
+        total = time.perf_counter() - started
+        calls = len(store.calls)
+        throttles = sum(1 for c in store.calls if c.error == "ThrottlingException")
+        ok = sum(r.ok for r in responses)
+        extra = cfn.create(ids[20])
+        live_after_21st = len(store.live())
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            list(pool.map(cfn.delete, ids[:20]))
+        left = len(store.live())
+    return [
+        f"- 20 concurrent Creates on one source domain, emulator limited to {rate:g} requests/s per account: "
+        f"**{ok}/20 SUCCESS** in {total:.1f} s total (slowest {max(r.latency for r in responses):.1f} s), "
+        f"{calls} API calls, {throttles} throttled requests absorbed by botocore's retries.",
+        f"- The 21st: **{extra.status}** in {extra.latency:.2f} s — “{extra.reason}”; connections live "
+        f"afterwards: {live_after_21st} (the 20), after deleting all: {left}.",
+    ]
+
+
+def bench_cold_start(asset_dir: Path, repeats: int) -> list[str]:
+    bare_dir = Path(tempfile.mkdtemp(prefix="bare-crhelper-"))
+    shutil.copytree(asset_dir / "crhelper", bare_dir / "crhelper")
+    (bare_dir / "bare.py").write_text("from crhelper import CfnResource\n\nhelper = CfnResource()\n")
+    runtime = Path(sys.prefix) / "lambda-runtime"
+    probe = "import sys, time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    handler_times, bare_times = [], []
+    env = {
+        "PATH": os.environ["PATH"],
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    for _ in range(repeats):  # side by side, alternating, in the same run
+        for module, directory, sink in (("index", asset_dir, handler_times), ("bare", bare_dir, bare_times)):
+            env["PYTHONPATH"] = os.pathsep.join([str(directory), str(runtime)])
+            out = subprocess.run(
+                [sys.executable, "-S", "-c", probe.format(module=module)],
+                env=env,
+                cwd=directory,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            sink.append(float(out.stdout.strip()) * 1000)
+    size = sum(p.stat().st_size for p in asset_dir.rglob("*") if p.is_file())
+    extra = [h - b for h, b in zip(handler_times, bare_times, strict=True)]
+    return [
+        "| import in the Lambda-like process (ms) | median (range) |",
+        "|---|---|",
+        f"| handler (`index`: crhelper + the handler modules) | {spread(handler_times)} |",
+        f"| bare crhelper import + `CfnResource()` | {spread(bare_times)} |",
+        f"| difference, per run | {spread(extra)} |",
+        "",
+        f"Asset size: {size} bytes ({size / 1024:.0f} KiB) unzipped.",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="service times 1 and 5 s only, fewer repeats")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args()
+    service_times = [1.0, 5.0] if args.quick else [1.0, 5.0, 30.0]
+    repeats = 2 if args.quick else 3
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    stack = synthesize(workdir / "one", 1)
+    asset_dir = stack.custom_resources()[0].function.asset_dir
+
+    sections = {
+        "1. Create and Delete latency versus the service's transition time": bench_latency(
+            stack, service_times, repeats, naive_delete=not args.quick
+        ),
+        "2. Scale: one stack, many connections (synthesis without bundling, median of runs)": bench_scale(repeats),
+        "3. Load: the 20 connections a source domain allows, at once": bench_load(workdir, rate=5),
+        "4. Cold start and asset size": bench_cold_start(asset_dir, 10 if args.quick else 20),
+    }
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `bench/run.py` on {time.strftime('%Y-%m-%d')} ({os.cpu_count()} cores), through the "
+        "offline driver (each invocation a fresh Lambda-like process) and the emulator. Figures are "
+        f"median (min-max) over {repeats} runs unless noted. Overhead = response time - the service's own "
+        "transition time.",
+        "",
+    ]
+    for title, body in sections.items():
+        lines += [f"## {title}", "", *body, ""]
+    Path(args.out).write_text("\n".join(lines))
+    print(json.dumps({"written": args.out}))
+
+
+if __name__ == "__main__":
+    main()
