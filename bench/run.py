@@ -150,8 +150,8 @@ def bench_latency(stack: StackTemplate, service_times: list[float], repeats: int
             event = cfn.event("Create", naive, cfn.properties(definition))
             created = cfn.send(naive, event)
             status_at_answer = store.status_of(created.physical_id)
-            delete_cell = "not measured (same 120 s sleep)"
-            if naive_delete:
+            delete_cell = "as above: crhelper's 120 s sleep, whatever the service time"
+            if naive_delete and service_time == service_times[0]:
                 deleted = cfn.send(naive, cfn.event("Delete", naive, event["ResourceProperties"], created.physical_id))
                 delete_cell = f"{deleted.latency:.2f} | {deleted.latency - service_time:.2f} | 0"
             else:
@@ -208,13 +208,15 @@ def bench_load(workdir: Path, rate: float) -> list[str]:
         ok = sum(r.ok for r in responses)
         extra = cfn.create(ids[20])
         live_after_21st = len(store.live())
+        failures = sorted({r.reason for r in responses if not r.ok})
         with ThreadPoolExecutor(max_workers=20) as pool:
-            list(pool.map(cfn.delete, ids[:20]))
+            list(pool.map(cfn.delete, [i for i in ids[:20] if i in cfn.deployed]))
         left = len(store.live())
     return [
         f"- 20 concurrent Creates on one source domain, emulator limited to {rate:g} requests/s per account: "
         f"**{ok}/20 SUCCESS** in {total:.1f} s total (slowest {max(r.latency for r in responses):.1f} s), "
-        f"{calls} API calls, {throttles} throttled requests absorbed by botocore's retries.",
+        f"{calls} API calls, {throttles} throttled requests absorbed by botocore's retries."
+        + (f" Failures: {failures}" if failures else ""),
         f"- The 21st: **{extra.status}** in {extra.latency:.2f} s — “{extra.reason}”; connections live "
         f"afterwards: {live_after_21st} (the 20), after deleting all: {left}.",
     ]

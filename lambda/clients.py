@@ -18,6 +18,9 @@ RETRY_CONFIG = Config(
     read_timeout=20,
     user_agent_extra="cross-cluster-search-construct",
 )
+#: botocore counts LimitExceededException (the 20-connection limit, which no retry fixes) as throttling;
+#: fewer attempts on create make that fail in seconds instead of a minute, and still absorb throttling.
+CREATE_RETRY_CONFIG = RETRY_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
 class BotoApis:
@@ -38,12 +41,17 @@ class BotoApis:
         self._accept_role_arn = accept_role_arn
         self._accept_external_id = accept_external_id
 
-    def _client(self, session: Any, region: str) -> Any:
-        return session.client(self._service, region_name=region, config=RETRY_CONFIG)
+    def _client(self, session: Any, region: str, config: Config = RETRY_CONFIG) -> Any:
+        return session.client(self._service, region_name=region, config=config)
 
     @cached_property
     def _source(self) -> ConnectionApi:
-        return ConnectionApi(self._client(boto3.session.Session(), self._source_region), self._api)
+        session = boto3.session.Session()
+        return ConnectionApi(
+            self._client(session, self._source_region),
+            self._api,
+            create_client=self._client(session, self._source_region, CREATE_RETRY_CONFIG),
+        )
 
     @cached_property
     def _destination(self) -> ConnectionApi:

@@ -40,6 +40,7 @@ NOT_DELETED = LIVE | FAILED_STATES | {DELETING}
 INBOUND_ACCEPTED = frozenset({APPROVED, PROVISIONING, ACTIVE})
 
 _NOT_FOUND = "ResourceNotFoundException"
+THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 #: Seconds a failed Create may spend deleting what it created (index.py keeps this time in reserve).
 CLEANUP_SECONDS = 60.0
 _MAX_MESSAGE = 160
@@ -117,13 +118,16 @@ _DIALECTS = {
 class ConnectionApi:
     """The connection operations of one API, on one client (one account and region)."""
 
-    def __init__(self, client: Any, api: str = ELASTICSEARCH) -> None:
+    def __init__(self, client: Any, api: str = ELASTICSEARCH, create_client: Any = None) -> None:
+        """`create_client` (default: `client`) makes the create call; it may retry less (see clients.py)."""
         self._client = client
+        self._create_client = create_client or client
         self._dialect = _DIALECTS[api]
 
     def _call(self, verb: str, direction: str, request: dict[str, Any], plural: bool = False) -> dict[str, Any]:
         name = self._dialect.operation.format(verb=verb, direction=direction) + ("s" if plural else "")
-        response: dict[str, Any] = getattr(self._client, name)(**request)
+        client = self._create_client if verb == "create" else self._client
+        response: dict[str, Any] = getattr(client, name)(**request)
         return response
 
     def _domain(self, info: DomainRef) -> dict[str, Any]:
@@ -307,7 +311,7 @@ def create_outbound(spec: OutboundSpec, apis: Apis, deadline: Deadline) -> Conne
     """
     source_api = apis.source()
     try:
-        connection = source_api.create_outbound(spec)
+        connection = _create_through_throttling(source_api, spec, deadline)
         created = True
         logger.info("Created %s", connection.describe())
     except ClientError as error:
@@ -322,6 +326,21 @@ def create_outbound(spec: OutboundSpec, apis: Apis, deadline: Deadline) -> Conne
         if created:
             _discard(connection.connection_id, source_api, deadline)
         raise
+
+
+def _create_through_throttling(api: ConnectionApi, spec: OutboundSpec, deadline: Deadline) -> Connection:
+    """The create call. Its client retries little (a connection limit must fail fast, and botocore counts
+    LimitExceededException as throttling), so a longer throttling storm is waited out here, within the deadline."""
+    pause = 1.0
+    while True:
+        try:
+            return api.create_outbound(spec)
+        except ClientError as error:
+            if _code(error) not in THROTTLING_CODES or deadline.remaining() <= pause:
+                raise
+            logger.info("Create throttled; trying again in %.0f s", pause)
+            deadline.sleep(pause)
+            pause = min(pause * 2, 10.0)
 
 
 def _adoptable(api: ConnectionApi, spec: OutboundSpec) -> Connection | None:

@@ -61,7 +61,7 @@ def _synthesize(outdir: Path) -> Assembly:
             skip_unavailable=True,
         ),
         "Accepter": InboundConnectionAccepter(
-            stack, "Accepter", source=OTHER_OWNER, destination=SOURCE, timeout=cdk.Duration.seconds(20)
+            stack, "Accepter", source=OTHER_OWNER, destination=SOURCE, timeout=cdk.Duration.seconds(10)
         ),
     }
     app.synth()

@@ -237,3 +237,22 @@ def test_opensearch_api_speaks_its_own_shapes() -> None:
         stubber.assert_no_pending_responses()
     assert created.source == SOURCE and created.destination == DESTINATION and created.alias == "logs"
     assert found is not None and found.status == "ACTIVE"
+
+
+def test_a_long_throttling_storm_on_create_is_waited_out_but_a_connection_limit_fails_at_once(world: World) -> None:
+    for _ in range(3):
+        world.source.stubber.add_client_error(
+            "create_outbound_cross_cluster_search_connection", "ThrottlingException", "Rate exceeded", 400
+        )
+    world.source.create()
+    world.source.describe_by_id(es_connection("ACTIVE"))
+    assert create_outbound(spec(), world.apis, world.time.deadline()).status == "ACTIVE"
+    assert world.time.sleeps[:3] == [1.0, 2.0, 4.0]
+
+    world.source.stubber.add_client_error(
+        "create_outbound_cross_cluster_search_connection", "LimitExceededException", "20 outbound connections", 409
+    )
+    slept = len(world.time.sleeps)
+    with pytest.raises(ConnectionFailed, match="LimitExceededException: 20 outbound connections"):
+        create_outbound(spec(), world.apis, world.time.deadline())
+    assert len(world.time.sleeps) == slept
