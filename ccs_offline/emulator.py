@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import boto3
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 
@@ -611,6 +612,13 @@ class Emulator:
 
     store: ConnectionStore
     url: str
+
+    def client(self, service: str, account: str, region: str) -> Any:
+        """A boto3 client that acts as `account` in `region` (e.g. another account's console user)."""
+        key, secret = self.store.credentials_for(account)
+        return boto3.client(  # type: ignore[call-overload]
+            service, region_name=region, endpoint_url=self.url, aws_access_key_id=key, aws_secret_access_key=secret
+        )
 
     def endpoint_env(self) -> dict[str, str]:
         """Environment variables that point boto3 clients at the emulator."""

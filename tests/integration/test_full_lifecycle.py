@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import boto3
 from conftest import ACCOUNT, OTHER_ACCOUNT, Assembly
 
 from ccs_offline.driver import LocalCloudFormation
@@ -11,14 +10,7 @@ from ccs_offline.world import World
 
 def _partner_requests_connection(world: World) -> str:
     """The other account creates a connection from its domain to ours, as its own stack would."""
-    key, secret = world.store.credentials_for(OTHER_ACCOUNT)
-    client = boto3.client(
-        "es",
-        region_name="us-east-1",
-        endpoint_url=world.emulator.url,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-    )
+    client = world.emulator.client("es", OTHER_ACCOUNT, "us-east-1")
     created = client.create_outbound_cross_cluster_search_connection(
         SourceDomainInfo={"OwnerId": OTHER_ACCOUNT, "DomainName": "partner-logs", "Region": "us-east-1"},
         DestinationDomainInfo={"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"},
@@ -74,14 +66,7 @@ def test_switching_only_the_api_keeps_the_connection(
 
 
 def test_a_connection_made_by_hand_is_adopted(assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
-    key, secret = world.store.credentials_for(ACCOUNT)
-    client = boto3.client(
-        "opensearch",
-        region_name="us-east-1",
-        endpoint_url=world.emulator.url,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-    )
+    client = world.emulator.client("opensearch", ACCOUNT, "us-east-1")
     by_hand = client.create_outbound_connection(
         LocalDomainInfo={
             "AWSDomainInformation": {"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"}
