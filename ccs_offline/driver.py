@@ -511,8 +511,11 @@ class LocalCloudFormation:
         event = self.event("Update", definition, properties, current.physical_id, current.properties)
         response = self.send(definition, event)
         if not response.ok:
-            rollback = self.event("Update", definition, current.properties, current.physical_id, properties)
-            self.send(definition, rollback)
+            rollback = self.send(
+                definition, self.event("Update", definition, current.properties, current.physical_id, properties)
+            )
+            if rollback.ok:  # the rolled-back resource may have a new id (e.g. recreated after a delete-first)
+                self.deployed[logical_id] = Deployed(rollback.physical_id, current.properties, rollback.data)
             return response
         if response.physical_id != current.physical_id:
             self.send(definition, self.event("Delete", definition, current.properties, current.physical_id))

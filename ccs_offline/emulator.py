@@ -497,6 +497,20 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_GET
 
     def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        """Log the call (before the caller can see the answer), then answer."""
+        store = self.server.store
+        with store.lock:
+            store.calls.append(
+                Call(
+                    store.clock(),
+                    self.seen[1],
+                    self.seen[0],
+                    self.caller[0],
+                    self.caller[1],
+                    status,
+                    headers.get("x-amzn-ErrorType") or headers.get("x-error-code"),
+                )
+            )
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -512,7 +526,7 @@ class _Handler(BaseHTTPRequestHandler):
         account = store.credentials.get(access_key, "")
         path = unquote(urlsplit(self.path).path)
         self.seen = ("Unknown", signing_service)
-        status, error = 200, None
+        self.caller = (account, region)
         try:
             if not account:
                 raise ApiError(
@@ -525,10 +539,7 @@ class _Handler(BaseHTTPRequestHandler):
             output = self._operation(path, body, account, region)
             self._reply(200, json.dumps(output).encode(), {"Content-Type": "application/json"})
         except ApiError as failure:
-            status, error = self._error(failure, self.seen[1])
-        finally:
-            with store.lock:
-                store.calls.append(Call(store.clock(), self.seen[1], self.seen[0], account, region, status, error))
+            self._error(failure, self.seen[1])
 
     def _operation(self, path: str, body: bytes, account: str, region: str) -> Any:
         store = self.server.store
@@ -559,7 +570,7 @@ class _Handler(BaseHTTPRequestHandler):
             return output
         raise ApiError("UnknownOperationException", f"No operation at {self.command} {path}", 404)
 
-    def _error(self, failure: ApiError, service: str) -> tuple[int, str]:
+    def _error(self, failure: ApiError, service: str) -> None:
         status = failure.status
         if status is None:
             try:
@@ -574,11 +585,10 @@ class _Handler(BaseHTTPRequestHandler):
                 f"<ErrorResponse><Error><Type>Sender</Type><Code>{failure.code}</Code>"
                 f"<Message>{failure.message}</Message></Error><RequestId>emulated</RequestId></ErrorResponse>"
             )
-            self._reply(status, xml.encode(), {"Content-Type": "text/xml"})
-            return status, failure.code
+            self._reply(status, xml.encode(), {"Content-Type": "text/xml", "x-error-code": failure.code})
+            return
         body = json.dumps({"message": failure.message}).encode()
         self._reply(status, body, {"Content-Type": "application/json", "x-amzn-ErrorType": failure.code})
-        return status, failure.code
 
     def _assume_role(self, body: bytes, account: str) -> bytes:
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}

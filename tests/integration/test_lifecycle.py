@@ -223,3 +223,24 @@ def test_role_that_cannot_be_assumed_fails_and_cleans_up(
     assert not created.ok
     assert "AccessDenied" in created.reason
     assert not world.store.live()
+
+
+def test_failed_update_is_rolled_back_and_the_connection_survives(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
+    logical_id = assembly.ids["SameRegion"]
+    created = cfn.create(logical_id)
+    world.store.domains.pop((ACCOUNT, "eu-west-1", "logs-remote"))
+    failed = cfn.update(
+        logical_id,
+        {"DestinationDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-remote", "Region": "eu-west-1"}},
+    )
+
+    assert not failed.ok and "VALIDATION_FAILED" in failed.reason
+    rollback = cfn.history[-1]
+    assert (rollback.request_type, rollback.ok) == ("Update", True)
+    assert cfn.deployed[logical_id].physical_id == rollback.physical_id
+    [survivor] = world.store.live()
+    assert (survivor.connection_id, survivor.destination["DomainName"]) == (rollback.physical_id, "logs-local")
+    assert world.store.status_of(created.physical_id) == "DELETED" or rollback.physical_id == created.physical_id
+    assert cfn.delete(logical_id).ok
