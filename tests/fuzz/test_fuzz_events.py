@@ -65,7 +65,6 @@ counts = {"properties": 0, "envelope": 0, "valid": 0}
 def h() -> Iterator[Harness]:
     with harness() as running:
         yield running
-    print(f"\nfuzzed events tried: {counts}")
 
 
 def _assert_failed_naming(h: Harness, event: dict[str, Any], field: str) -> None:
