@@ -281,3 +281,22 @@ def test_tokens_are_left_to_the_handler() -> None:
         destination=DomainInfo(owner_id=cdk.Aws.ACCOUNT_ID, domain_name=cdk.Fn.ref("Name"), region=cdk.Aws.REGION),
     )
     Template.from_stack(stack).resource_count_is("Custom::OutboundCrossClusterSearchConnection", 1)
+
+
+def test_accepter_can_retain_the_inbound_connection_and_validates_its_props() -> None:
+    stack = new_stack()
+    InboundConnectionAccepter(
+        stack,
+        "Keep",
+        source=OTHER_ACCOUNT,
+        destination=SOURCE,
+        connection_alias="partner",
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        timeout=cdk.Duration.seconds(30),
+    )
+    resource = only(Template.from_stack(stack), "Custom::InboundCrossClusterSearchConnectionAccepter")
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["Properties"]["ConnectionAlias"] == "partner"
+    assert resource["Properties"]["TimeoutSeconds"] == "30"
+    with pytest.raises(ValueError, match="^connection_alias"):
+        InboundConnectionAccepter(new_stack(), "Bad", source=OTHER_ACCOUNT, destination=SOURCE, connection_alias="!")
