@@ -298,5 +298,5 @@ def test_accepter_can_retain_the_inbound_connection_and_validates_its_props() ->
     assert resource["DeletionPolicy"] == "Retain"
     assert resource["Properties"]["ConnectionAlias"] == "partner"
     assert resource["Properties"]["TimeoutSeconds"] == "30"
-    with pytest.raises(ValueError, match="^connection_alias"):
+    with pytest.raises(ValueError, match=r"^connection_alias"):
         InboundConnectionAccepter(new_stack(), "Bad", source=OTHER_ACCOUNT, destination=SOURCE, connection_alias="!")
