@@ -235,10 +235,11 @@ class StackTemplate:
         physical_ids = physical_ids or {}
         attributes = attributes or {}
         domains = self.domain_names()
+        pseudo = self.pseudo()
 
         def ref(name: str) -> Any:
-            if name in self.pseudo():
-                return self.pseudo()[name]
+            if name in pseudo:
+                return pseudo[name]
             if name in domains:
                 return domains[name][0]
             if name in physical_ids:
@@ -283,8 +284,8 @@ class StackTemplate:
                     return str(walk(arg[1])).split(arg[0])
                 if key == "Fn::Sub":
                     text = arg if isinstance(arg, str) else arg[0]
-                    for name in self.pseudo():
-                        text = text.replace("${" + name + "}", self.pseudo()[name])
+                    for name, replacement in pseudo.items():
+                        text = text.replace("${" + name + "}", replacement)
                     return text
             return {key: walk(item) for key, item in node.items()}
 
@@ -340,7 +341,6 @@ class Response:
     data: dict[str, Any]
     latency: float
     size: int
-    deliveries: int
     import_seconds: float | None = None
     logs: str = ""
 
@@ -463,7 +463,6 @@ class LocalCloudFormation:
             response.get("Data") or {},
             arrived - started,
             len(body),
-            len(bodies),
             _import_seconds(logs),
             logs,
         )

@@ -75,11 +75,9 @@ class Connection:
     mode: str = "DIRECT"
     skip_unavailable: str | None = None
     due: float | None = None
-    history: list[str] = field(default_factory=list)
 
     def move(self, status: str, message: str = "", due: float | None = None) -> None:
         self.status, self.message, self.due = status, message, due
-        self.history.append(status)
 
 
 @dataclass
