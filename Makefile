@@ -40,4 +40,4 @@ lint: setup
 	cd lambda && ../$(PY) -m mypy --strict --config-file ../pyproject.toml *.py
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

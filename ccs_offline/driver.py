@@ -10,6 +10,7 @@ rollback Update after a failed Update.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import ssl
@@ -349,6 +350,16 @@ class Response:
         return self.status == "SUCCESS"
 
 
+@functools.cache
+def _coverage_only_dir() -> str:
+    """A directory where coverage.py is importable and nothing else is (so the asset stays isolated)."""
+    import coverage  # noqa: PLC0415 -- only the tests measure coverage; deploy-local does not need it
+
+    directory = Path(tempfile.mkdtemp(prefix="ccs-coverage-"))
+    (directory / "coverage").symlink_to(Path(coverage.__file__).parent, target_is_directory=True)
+    return str(directory)
+
+
 @dataclass
 class LambdaInvoker:
     """Invokes a provider function in a Lambda-like process per event (a cold start each time)."""
@@ -356,15 +367,21 @@ class LambdaInvoker:
     endpoint: ResponseEndpoint
     environment: dict[str, str]  #: endpoint URLs and credentials, as Lambda's execution environment gives them
     runtime_dir: Path = RUNTIME_DIR
+    coverage_data_file: Path | None = None  #: measure the handler's lines into this coverage.py data file
 
     def invoke(self, function: ProviderFunction, event: dict[str, Any], account_region: tuple[str, str]) -> str:
         """Run the handler with the event; returns what it logged."""
         if not (self.runtime_dir / "boto3").is_dir():
             raise RuntimeError(f"No Lambda runtime libraries in {self.runtime_dir}: run `make setup` first")
         _, region = account_region
+        paths = [str(function.asset_dir), str(self.runtime_dir)]
+        measure = {}
+        if self.coverage_data_file is not None:
+            paths.append(_coverage_only_dir())
+            measure["CCS_COVERAGE_FILE"] = str(self.coverage_data_file)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": os.pathsep.join([str(function.asset_dir), str(self.runtime_dir)]),
+            "PYTHONPATH": os.pathsep.join(paths),
             "PYTHONDONTWRITEBYTECODE": "1",
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
@@ -374,6 +391,7 @@ class LambdaInvoker:
             "SSL_CERT_FILE": self.endpoint.ca_file,
             **function.environment,
             **self.environment,
+            **measure,
         }
         completed = subprocess.run(
             [sys.executable, "-S", str(RUNNER), function.handler, str(function.timeout)],

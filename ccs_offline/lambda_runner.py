@@ -1,13 +1,15 @@
 """Runs one Lambda invocation the way the Python runtime does (stdlib only: started with `python -S`).
 
 argv: HANDLER (module.function) TIMEOUT_SECONDS. The event arrives as JSON on stdin. The asset
-directory and the runtime's boto3 come through PYTHONPATH; nothing else is importable.
+directory and the runtime's boto3 come through PYTHONPATH; nothing else is importable (except
+coverage.py alone, when CCS_COVERAGE_FILE asks for the handler's lines to be measured).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import time
 import uuid
@@ -31,9 +33,8 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def main() -> None:
+def invoke(handler_path: str, timeout: float) -> None:
     """Import the handler (cold start), call it once with the event from stdin."""
-    handler_path, timeout = sys.argv[1], float(sys.argv[2])
     event = json.load(sys.stdin)
     context = LambdaContext(timeout, "local-provider")
     module_name, function_name = handler_path.rsplit(".", 1)
@@ -41,6 +42,31 @@ def main() -> None:
     handler = getattr(importlib.import_module(module_name), function_name)
     sys.stderr.write(f"RUNNER import_seconds={time.perf_counter() - started:.4f}\n")
     handler(event, context)
+
+
+def main() -> None:
+    """Invoke once; measure the asset's own modules (not its dependencies) when asked to."""
+    handler_path, timeout = sys.argv[1], float(sys.argv[2])
+    data_file = os.environ.get("CCS_COVERAGE_FILE")
+    if not data_file:
+        invoke(handler_path, timeout)
+        return
+    import coverage  # noqa: PLC0415 -- importable only when the driver measures (see CCS_COVERAGE_FILE)
+
+    asset_dir = os.getcwd()
+    measured = coverage.Coverage(
+        data_file=data_file,
+        data_suffix=True,
+        source=[asset_dir],
+        omit=[os.path.join(asset_dir, "*", "*")],
+        config_file=False,
+    )
+    measured.start()
+    try:
+        invoke(handler_path, timeout)
+    finally:
+        measured.stop()
+        measured.save()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from ccs_offline.driver import LambdaInvoker, LocalCloudFormation, StackTemplate, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Emulator, running
@@ -39,10 +40,14 @@ def seed_domains(store: ConnectionStore, stack: StackTemplate) -> list[str]:
 
 
 @contextmanager
-def offline(stack: StackTemplate, store: ConnectionStore | None = None) -> Iterator[World]:
+def offline(
+    stack: StackTemplate, store: ConnectionStore | None = None, coverage_data_file: Path | None = None
+) -> Iterator[World]:
     """Run the emulator and a local CloudFormation whose Lambda acts as the stack's account."""
     with running(store) as emulator, response_endpoint() as endpoint:
         key, secret = emulator.store.credentials_for(stack.account)
         environment = {**emulator.endpoint_env(), "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
-        cloudformation = LocalCloudFormation(stack, LambdaInvoker(endpoint, environment))
+        cloudformation = LocalCloudFormation(
+            stack, LambdaInvoker(endpoint, environment, coverage_data_file=coverage_data_file)
+        )
         yield World(emulator, cloudformation)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,9 +13,27 @@ from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
 A, B = "111111111111", "222222222222"
 
 
+class ManualClock:
+    """The emulator's clock, moved only by the test, so state transitions never race the machine's load."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    store = ConnectionStore(Delays(validating=0.05, provisioning=0.05, deleting=0.05))
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def emulator(clock: ManualClock) -> Iterator[Emulator]:
+    store = ConnectionStore(Delays(validating=0.05, provisioning=0.05, deleting=0.05), clock=clock)
     store.add_domain(A, "us-east-1", "source")
     for index in range(3):
         store.add_domain(A, "us-east-1", f"dest-{index}")
@@ -64,11 +81,13 @@ def test_pages_with_next_token_and_rejects_a_bad_token(emulator: Emulator) -> No
     assert code == "InvalidPaginationTokenException"
 
 
-def test_views_are_limited_to_the_callers_domains_and_acceptance_to_the_destination_owner(emulator: Emulator) -> None:
+def test_views_are_limited_to_the_callers_domains_and_acceptance_to_the_destination_owner(
+    emulator: Emulator, clock: ManualClock
+) -> None:
     es_a = emulator.client("es", A, "us-east-1")
     es_b = emulator.client("es", B, "us-east-1")
     connection_id = create(es_a, "partner", "partner", owner=B)
-    time.sleep(0.1)
+    clock.sleep(0.1)
     assert es_b.describe_outbound_cross_cluster_search_connections()["CrossClusterSearchConnections"] == []
     assert es_a.describe_inbound_cross_cluster_search_connections()["CrossClusterSearchConnections"] == []
     assert (
@@ -76,7 +95,7 @@ def test_views_are_limited_to_the_callers_domains_and_acceptance_to_the_destinat
         == "ResourceNotFoundException"
     )
     es_b.accept_inbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=connection_id)
-    time.sleep(0.1)
+    clock.sleep(0.1)
     assert status(es_a, connection_id)[0] == "ACTIVE"
     assert status(es_b, connection_id, "inbound")[0] == "APPROVED"
 
@@ -90,22 +109,22 @@ def test_views_are_limited_to_the_callers_domains_and_acceptance_to_the_destinat
     ],
 )
 def test_validation_fails_as_documented(
-    emulator: Emulator, source: str, destination: str, region: str, message: str
+    emulator: Emulator, clock: ManualClock, source: str, destination: str, region: str, message: str
 ) -> None:
     es = emulator.client("es", A, "us-east-1")
     connection_id = create(es, destination, "x1", region=region, source=source)
     assert status(es, connection_id)[0] == "VALIDATING"
-    time.sleep(0.1)
+    clock.sleep(0.1)
     code, text = status(es, connection_id)
     assert code == "VALIDATION_FAILED" and message in text
 
 
-def test_rejection_deletion_alias_uniqueness_and_limits(emulator: Emulator) -> None:
+def test_rejection_deletion_alias_uniqueness_and_limits(emulator: Emulator, clock: ManualClock) -> None:
     es = emulator.client("es", A, "us-east-1")
     rejected = create(es, "dest-0", "r1")
-    time.sleep(0.1)
+    clock.sleep(0.1)
     es.reject_inbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=rejected)
-    time.sleep(0.15)
+    clock.sleep(0.15)
     assert status(es, rejected)[0] == "REJECTED"
 
     kept = create(es, "dest-0", "kept")
@@ -120,7 +139,7 @@ def test_rejection_deletion_alias_uniqueness_and_limits(emulator: Emulator) -> N
     )
     es.delete_outbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=kept)
     assert status(es, kept)[0] == "DELETING"
-    time.sleep(0.1)
+    clock.sleep(0.1)
     assert status(es, kept)[0] == "DELETED"  # still visible
     assert (
         error_code(es.delete_outbound_cross_cluster_search_connection, CrossClusterSearchConnectionId=kept)
