@@ -79,7 +79,9 @@ def _assert_failed_naming(h: Harness, event: dict[str, Any], field: str) -> None
     assert len(h.store.calls) == calls_before, "an AWS call was made for an invalid request"
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(
     path=st.sampled_from(sorted(FIELDS)),
     value=near_valid | garbage,
@@ -98,7 +100,9 @@ def test_a_bad_field_fails_naming_it(h: Harness, path: tuple[str, ...], value: o
     _assert_failed_naming(h, h.event(request_type, properties, **extra), ".".join(path))
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(
     mutation=st.sampled_from(["drop", "extra", "replace_all", "request_type", "resource_type"]),
     key=st.sampled_from(["SourceDomainInfo", "DestinationDomainInfo", "ConnectionAlias"]),
@@ -132,7 +136,9 @@ def test_missing_extra_and_unknown_keys_fail_naming_them(
     _assert_failed_naming(h, event, field)
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(alias=st.from_regex(r"[a-zA-Z][a-zA-Z0-9_-]{1,19}", fullmatch=True))
 def test_valid_inputs_still_succeed(h: Harness, alias: str) -> None:
     counts["valid"] += 1
