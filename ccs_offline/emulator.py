@@ -359,17 +359,20 @@ class ConnectionStore:
     def _single(self, service: str, conn: Connection, direction: str) -> Any:
         return {("CrossClusterSearchConnection" if service == ES else "Connection"): _render(service, conn, direction)}
 
-    def _accept_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
+    def _pending_inbound(self, params: dict[str, Any], account: str, region: str) -> Connection:
+        """The caller's inbound connection, which only a pending request may be accepted or rejected from."""
         conn = self._find("inbound", params, account, region)
         if conn.status != "PENDING_ACCEPTANCE":
             raise ApiError("ValidationException", f"Connection {conn.connection_id} is {conn.status}, not pending")
+        return conn
+
+    def _accept_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
+        conn = self._pending_inbound(params, account, region)
         conn.move("PROVISIONING", "Connection is being provisioned", self.clock() + self.delays.provisioning)
         return self._single(service, conn, "inbound")
 
     def _reject_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
-        conn = self._find("inbound", params, account, region)
-        if conn.status != "PENDING_ACCEPTANCE":
-            raise ApiError("ValidationException", f"Connection {conn.connection_id} is {conn.status}, not pending")
+        conn = self._pending_inbound(params, account, region)
         conn.move("REJECTING", "Rejected by the destination domain owner", self.clock() + self.delays.rejecting)
         return self._single(service, conn, "inbound")
 
