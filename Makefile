@@ -11,7 +11,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.tx
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	# boto3 as the Lambda Python runtime ships it, for the offline driver's Lambda-like process
+	# The Lambda runtime's boto3 and runtime interface client, for the offline driver's Lambda-like process
+	rm -rf $(VENV)/lambda-runtime
 	$(PY) -m pip install --quiet --target $(VENV)/lambda-runtime -r ccs_offline/lambda-runtime.txt
 	touch $@
 

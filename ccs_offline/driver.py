@@ -29,8 +29,10 @@ from typing import Any
 
 import trustme
 
+from ccs_offline.runtime_api import Invocation, RuntimeApiServer
+
 RUNTIME_DIR = Path(sys.prefix) / "lambda-runtime"
-RUNNER = Path(__file__).with_name("lambda_runner.py")
+BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 MAX_RESPONSE_BYTES = 4096
 MAX_PHYSICAL_ID = 1024
 DOMAIN_TYPES = ("AWS::OpenSearchService::Domain", "AWS::Elasticsearch::Domain")
@@ -113,6 +115,7 @@ class ProviderFunction:
     timeout: float
     environment: dict[str, str]
     asset_dir: Path
+    runtime: str = "python3.14"
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ class StackTemplate:
             timeout=float(props.get("Timeout", 3)),
             environment={k: str(self.resolve(v)) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
             asset_dir=self.assembly_dir / asset,
+            runtime=str(props.get("Runtime", "python3.14")),
         )
 
     def _asset_from_manifest(self, props: dict[str, Any]) -> str | None:
@@ -342,7 +346,7 @@ class Response:
     data: dict[str, Any]
     latency: float
     size: int
-    import_seconds: float | None = None
+    init_seconds: float | None = None
     logs: str = ""
 
     @property
@@ -361,48 +365,103 @@ def _coverage_only_dir() -> str:
 
 
 @dataclass
+class Invoked:
+    """What one invocation of the function did, as the Lambda service would see it."""
+
+    logs: str
+    init_seconds: float | None  #: process start to the runtime client's first `next` (Lambda's Init Duration)
+    error: dict[str, Any] | None  #: the runtime client's /error or /init/error report
+    timed_out: bool
+
+
+@dataclass
 class LambdaInvoker:
-    """Invokes a provider function in a Lambda-like process per event (a cold start each time)."""
+    """Invokes a provider function per event under AWS's runtime client, behind a local Runtime API
+    (a cold start each time). The process sees only the asset and the runtime's libraries."""
 
     endpoint: ResponseEndpoint
     environment: dict[str, str]  #: endpoint URLs and credentials, as Lambda's execution environment gives them
     runtime_dir: Path = RUNTIME_DIR
     coverage_data_file: Path | None = None  #: measure the handler's lines into this coverage.py data file
 
-    def invoke(self, function: ProviderFunction, event: dict[str, Any], account_region: tuple[str, str]) -> str:
-        """Run the handler with the event; returns what it logged."""
-        if not (self.runtime_dir / "boto3").is_dir():
+    def invoke(
+        self,
+        function: ProviderFunction,
+        event: dict[str, Any],
+        account_region: tuple[str, str],
+        timeout: float | None = None,
+    ) -> Invoked:
+        """Run the handler with the event until it answers the Runtime API or its timeout ends it."""
+        if not (self.runtime_dir / "awslambdaric").is_dir():
             raise RuntimeError(f"No Lambda runtime libraries in {self.runtime_dir}: run `make setup` first")
-        _, region = account_region
+        account, region = account_region
+        seconds = function.timeout if timeout is None else timeout
         paths = [str(function.asset_dir), str(self.runtime_dir)]
         measure = {}
         if self.coverage_data_file is not None:
             paths.append(_coverage_only_dir())
             measure["CCS_COVERAGE_FILE"] = str(self.coverage_data_file)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": os.pathsep.join(paths),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(function.timeout)),
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "SSL_CERT_FILE": self.endpoint.ca_file,
-            **function.environment,
-            **self.environment,
-            **measure,
-        }
-        completed = subprocess.run(
-            [sys.executable, "-S", str(RUNNER), function.handler, str(function.timeout)],
-            input=json.dumps(event).encode(),
-            capture_output=True,
-            env=env,
-            cwd=function.asset_dir,
-            timeout=function.timeout + 5,
-            check=False,
+        invocation = Invocation(
+            event=event,
+            request_id=str(uuid.uuid4()),
+            deadline_ms=int((time.time() + seconds) * 1000),
+            function_arn=f"arn:aws:lambda:{region}:{account}:function:{function.logical_id}",
         )
-        return completed.stderr.decode(errors="replace") + completed.stdout.decode(errors="replace")
+        with RuntimeApiServer(invocation) as server, tempfile.TemporaryFile() as output:
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "PYTHONPATH": os.pathsep.join(paths),
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "AWS_LAMBDA_RUNTIME_API": server.address,
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
+                "_HANDLER": function.handler,
+                "LAMBDA_TASK_ROOT": str(function.asset_dir),
+                "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region,
+                "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.logical_id}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "SSL_CERT_FILE": self.endpoint.ca_file,
+                **function.environment,
+                **self.environment,
+                **measure,
+            }
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                [sys.executable, "-S", str(BOOTSTRAP), function.handler],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=function.asset_dir,
+            )
+            ends = started + seconds
+            while not invocation.done.is_set() and process.poll() is None and time.perf_counter() < ends:
+                invocation.done.wait(0.02)
+            timed_out = not invocation.done.is_set() and process.poll() is None
+            _stop(process)
+            output.seek(0)
+            logs = output.read().decode(errors="replace")
+        fetched = invocation.fetched_at
+        return Invoked(
+            logs=logs,
+            init_seconds=None if fetched is None else fetched - started,
+            error=invocation.error or invocation.init_error,
+            timed_out=timed_out,
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End the process as Lambda ends an environment: SIGTERM, then SIGKILL."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -463,12 +522,12 @@ class LocalCloudFormation:
     def send(self, definition: CustomResourceDef, event: dict[str, Any]) -> Response:
         """Invoke the handler, wait for its response, and check it as CloudFormation would."""
         started = time.perf_counter()
-        logs = self.invoker.invoke(definition.function, event, (self.stack.account, self.stack.region))
+        invoked = self.invoker.invoke(definition.function, event, (self.stack.account, self.stack.region))
         bodies = self.invoker.endpoint.bodies(event["ResponseURL"])
         if not bodies:
             raise ProtocolViolation(
                 f"{event['RequestType']} {definition.logical_id}: no response before the Lambda ended "
-                f"(CloudFormation would wait {definition.service_timeout:.0f} s)\n{logs[-2000:]}"
+                f"(CloudFormation would wait {definition.service_timeout:.0f} s)\n{invoked.logs[-2000:]}"
             )
         arrived, body = bodies[0]
         response = self._check(event, body)
@@ -481,8 +540,8 @@ class LocalCloudFormation:
             response.get("Data") or {},
             arrived - started,
             len(body),
-            _import_seconds(logs),
-            logs,
+            invoked.init_seconds,
+            invoked.logs,
         )
         with self.lock:
             self.history.append(result)
@@ -576,10 +635,3 @@ class LocalCloudFormation:
             name: self.stack.resolve(output["Value"], physical, attributes)
             for name, output in self.stack.template.get("Outputs", {}).items()
         }
-
-
-def _import_seconds(logs: str) -> float | None:
-    for line in logs.splitlines():
-        if line.startswith("RUNNER import_seconds="):
-            return float(line.split("=", 1)[1])
-    return None

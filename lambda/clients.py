@@ -1,73 +1,123 @@
-"""boto3 clients for each side of a connection: the right account, region and retry policy."""
+"""boto3 clients for each side of a connection: the right account and region, and retries that fit the time left.
+
+A service call must never outlive the invocation: botocore retries a call up to `attempts` times, each
+attempt bounded by its connect and read timeouts, with a backoff between attempts of at most
+min(2 ** attempt, 20) seconds (botocore/retries/standard.py, `_MAX_BACKOFF`). Each call therefore gets the
+most patient policy whose worst case fits the seconds left before the handler must answer; with no time left
+for even one short attempt, the call is not made.
+"""
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from connections import ConnectionApi
+from connections import ConnectionApi, DeadlineExceeded
 from properties import OPENSEARCH
 
-#: Throttling and transient 5xx errors are retried by botocore with backoff, not surfaced.
-RETRY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 10},
-    connect_timeout=5,
-    read_timeout=20,
-    user_agent_extra="cross-cluster-search-construct",
-)
+#: botocore's cap on one backoff pause in standard retry mode (botocore/retries/standard.py).
+MAX_BACKOFF_SECONDS = 20
 #: botocore counts LimitExceededException (the 20-connection limit, which no retry fixes) as throttling;
-#: fewer attempts on create make that fail in seconds instead of a minute, and still absorb throttling.
-CREATE_RETRY_CONFIG = RETRY_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 3}))
+#: create makes at most this many attempts so that the limit fails in seconds (connections.py waits out
+#: longer throttling itself, within the deadline).
+CREATE_MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """How long one service call may take at most: attempts, each bounded by connect + read timeouts."""
+
+    attempts: int
+    connect_timeout: float
+    read_timeout: float
+
+    def worst_case_seconds(self) -> float:
+        """Every attempt timing out, with the longest backoff between attempts."""
+        pauses = sum(min(2**attempt, MAX_BACKOFF_SECONDS) for attempt in range(self.attempts - 1))
+        return self.attempts * (self.connect_timeout + self.read_timeout) + pauses
+
+    def config(self) -> Config:
+        """The botocore configuration that enforces the policy."""
+        return Config(
+            retries={"mode": "standard", "max_attempts": self.attempts},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            user_agent_extra="cross-cluster-search-construct",
+        )
+
+
+#: From most to least patient; a call uses the first whose worst case fits the time left.
+POLICIES = (CallPolicy(8, 3, 10), CallPolicy(4, 2, 5), CallPolicy(2, 1, 2), CallPolicy(1, 1, 1.5))
+
+
+def policy_for(seconds_left: float, create: bool = False) -> CallPolicy:
+    """The most patient policy that fits; DeadlineExceeded when not even one short attempt does."""
+    for policy in POLICIES:
+        if create and policy.attempts > CREATE_MAX_ATTEMPTS:
+            policy = CallPolicy(CREATE_MAX_ATTEMPTS, policy.connect_timeout, policy.read_timeout)
+        if policy.worst_case_seconds() <= seconds_left:
+            return policy
+    raise DeadlineExceeded(f"No time left for a service call ({seconds_left:.1f} s before the answer is due)")
 
 
 class BotoApis:
-    """Builds each side's ConnectionApi on first use."""
+    """Builds each side's ConnectionApi on first use; every call gets a client whose retries fit `time_left()`."""
 
     def __init__(
         self,
         api: str,
         source_region: str,
         destination_region: str,
+        time_left: Callable[[], float],
         accept_role_arn: str | None = None,
         accept_external_id: str | None = None,
     ) -> None:
         self._service = "opensearch" if api == OPENSEARCH else "es"
         self._api = api
-        self._source_region = source_region
-        self._destination_region = destination_region
+        self._regions = {"source": source_region, "destination": destination_region, "sts": destination_region}
+        self._time_left = time_left
         self._accept_role_arn = accept_role_arn
         self._accept_external_id = accept_external_id
+        self._sessions: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str, CallPolicy], Any] = {}
+        self._apis: dict[str, ConnectionApi] = {}
 
-    def _client(self, session: Any, region: str, config: Config = RETRY_CONFIG) -> Any:
-        return session.client(self._service, region_name=region, config=config)
+    def _client(self, side: str, service: str, create: bool = False) -> Any:
+        policy = policy_for(self._time_left(), create)
+        key = (side, service, policy)
+        if key not in self._clients:
+            self._clients[key] = self._session(side).client(
+                service, region_name=self._regions[side], config=policy.config()
+            )
+        return self._clients[key]
 
-    @cached_property
-    def _source(self) -> ConnectionApi:
-        session = boto3.session.Session()
-        return ConnectionApi(
-            self._client(session, self._source_region),
-            self._api,
-            create_client=self._client(session, self._source_region, CREATE_RETRY_CONFIG),
-        )
-
-    @cached_property
-    def _destination(self) -> ConnectionApi:
-        return ConnectionApi(self._client(self._destination_session(), self._destination_region), self._api)
+    def _connection_api(self, side: str) -> ConnectionApi:
+        if side not in self._apis:
+            self._apis[side] = ConnectionApi(
+                api=self._api, pick=lambda verb: self._client(side, self._service, create=verb == "create")
+            )
+        return self._apis[side]
 
     def source(self) -> ConnectionApi:
         """The source owner's API in the source region (the Lambda's own credentials)."""
-        return self._source
+        return self._connection_api("source")
 
     def destination(self) -> ConnectionApi:
         """The destination owner's API in the destination region (an assumed role when given)."""
-        return self._destination
+        return self._connection_api("destination")
 
-    def _destination_session(self) -> Any:
-        if self._accept_role_arn is None:
-            return boto3.session.Session()
+    def _session(self, side: str) -> Any:
+        if side not in self._sessions:
+            self._sessions[side] = (
+                self._assumed_session() if side == "destination" and self._accept_role_arn else boto3.session.Session()
+            )
+        return self._sessions[side]
+
+    def _assumed_session(self) -> Any:
         request: dict[str, Any] = {
             "RoleArn": self._accept_role_arn,
             "RoleSessionName": "cross-cluster-search-accept",
@@ -75,8 +125,7 @@ class BotoApis:
         }
         if self._accept_external_id:
             request["ExternalId"] = self._accept_external_id
-        sts = boto3.session.Session().client("sts", region_name=self._destination_region, config=RETRY_CONFIG)
-        credentials = sts.assume_role(**request)["Credentials"]
+        credentials = self._client("sts", "sts").assume_role(**request)["Credentials"]
         return boto3.session.Session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],

@@ -36,8 +36,8 @@ LIVE = frozenset({VALIDATING, PENDING_ACCEPTANCE, APPROVED, PROVISIONING, ACTIVE
 ACCEPTING = frozenset({PENDING_ACCEPTANCE, APPROVED, PROVISIONING})
 #: Every state but DELETED: what a delete waits out.
 NOT_DELETED = LIVE | FAILED_STATES | {DELETING}
-#: Inbound states that mean the destination owner already said yes.
-INBOUND_ACCEPTED = frozenset({APPROVED, PROVISIONING, ACTIVE})
+#: States that mean the destination owner already said yes.
+ACCEPTED = frozenset({APPROVED, PROVISIONING, ACTIVE})
 
 _NOT_FOUND = "ResourceNotFoundException"
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
@@ -118,16 +118,21 @@ _DIALECTS = {
 class ConnectionApi:
     """The connection operations of one API, on one client (one account and region)."""
 
-    def __init__(self, client: Any, api: str = ELASTICSEARCH, create_client: Any = None) -> None:
-        """`create_client` (default: `client`) makes the create call; it may retry less (see clients.py)."""
-        self._client = client
-        self._create_client = create_client or client
+    def __init__(
+        self,
+        client: Any = None,
+        api: str = ELASTICSEARCH,
+        create_client: Any = None,
+        pick: Callable[[str], Any] | None = None,
+    ) -> None:
+        """`pick(verb)` gives the client for each call (clients.py picks one whose retries fit the time left);
+        without it, `client` makes every call and `create_client` (default: `client`) the create call."""
+        self._pick = pick or (lambda verb: (create_client or client) if verb == "create" else client)
         self._dialect = _DIALECTS[api]
 
     def _call(self, verb: str, direction: str, request: dict[str, Any], plural: bool = False) -> dict[str, Any]:
         name = self._dialect.operation.format(verb=verb, direction=direction) + ("s" if plural else "")
-        client = self._create_client if verb == "create" else self._client
-        response: dict[str, Any] = getattr(client, name)(**request)
+        response: dict[str, Any] = getattr(self._pick(verb), name)(**request)
         return response
 
     def _domain(self, info: DomainRef) -> dict[str, Any]:
@@ -244,11 +249,13 @@ class Apis(Protocol):
 
 @dataclass
 class Deadline:
-    """A point in time after which waiting stops."""
+    """A point in time after which waiting stops; never later than `limit` (on `clock`), the moment the
+    invocation must have answered."""
 
     seconds: float
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    limit: float | None = None
     started: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -256,11 +263,12 @@ class Deadline:
 
     def remaining(self) -> float:
         """Seconds left, never negative."""
-        return max(0.0, self.started + self.seconds - self.clock())
+        end = self.started + self.seconds
+        return max(0.0, (end if self.limit is None else min(end, self.limit)) - self.clock())
 
     def fresh(self, seconds: float) -> Deadline:
-        """A new deadline `seconds` from now on the same clock (for cleanup after this one failed)."""
-        return Deadline(seconds, self.clock, self.sleep)
+        """A new deadline `seconds` from now on the same clock and limit (for cleanup after this one failed)."""
+        return Deadline(seconds, self.clock, self.sleep, self.limit)
 
 
 def poll_interval(elapsed: float) -> float:
@@ -361,7 +369,13 @@ def _settle(connection: Connection, spec: OutboundSpec, apis: Apis, deadline: De
         try:
             apis.destination().accept_inbound(settled.connection_id)
         except ClientError as error:
-            raise ConnectionFailed(f"Accepting {settled.connection_id} failed: {_client_error(error)}") from error
+            # Another copy of the same request (CloudFormation's invocation is asynchronous and may arrive
+            # twice) may have accepted it first: a connection that moved on is no failure.
+            again = source_api.get_outbound(settled.connection_id)
+            if again is None or again.status not in ACCEPTED:
+                raise ConnectionFailed(f"Accepting {settled.connection_id} failed: {_client_error(error)}") from error
+            logger.info("Accept refused, but %s: carrying on", again.describe())
+            settled = again
     active = wait_while(settled, ACCEPTING, source_api.get_outbound, deadline)
     return _check_not_failed(active, "outbound")
 
@@ -438,7 +452,7 @@ def accept_inbound(spec: AccepterSpec, apis: Apis, deadline: Deadline) -> Connec
         candidates = [
             c for c in api.find_inbound(spec.source, spec.destination) if c.status not in GONE | FAILED_STATES
         ]
-        accepted = [c for c in candidates if c.status in INBOUND_ACCEPTED]
+        accepted = [c for c in candidates if c.status in ACCEPTED]
         waiting = [c for c in candidates if c.status == PENDING_ACCEPTANCE]
         return next(iter(accepted + waiting), None)
 
@@ -456,7 +470,10 @@ def accept_inbound(spec: AccepterSpec, apis: Apis, deadline: Deadline) -> Connec
         try:
             found = api.accept_inbound(found.connection_id)
         except ClientError as error:
-            raise ConnectionFailed(f"Accepting {found.connection_id} failed: {_client_error(error)}") from error
+            again = api.get_inbound(found.connection_id)  # a duplicate delivery may have accepted it first
+            if again is None or again.status not in ACCEPTED:
+                raise ConnectionFailed(f"Accepting {found.connection_id} failed: {_client_error(error)}") from error
+            found = again
     settled = wait_while(found, frozenset({PENDING_ACCEPTANCE, PROVISIONING}), api.get_inbound, deadline)
     return _check_not_failed(settled, "inbound")
 

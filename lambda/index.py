@@ -5,14 +5,17 @@ Only the wiring lives here; the connection logic is in `connections.py`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import time
 from typing import Any
 
 from crhelper import CfnResource
 
 import connections
 from clients import BotoApis
-from properties import AccepterSpec, InvalidInput, OutboundSpec, parse_accepter, parse_outbound
+from properties import InvalidInput, OutboundSpec, parse_accepter, parse_delete_target, parse_outbound
 
 logger = logging.getLogger(__name__)
 
@@ -21,26 +24,53 @@ ACCEPTER_TYPE = "Custom::InboundCrossClusterSearchConnectionAccepter"
 REQUEST_TYPES = ("Create", "Update", "Delete")
 #: Set on a stand-in event when the request itself was malformed; the create callback reports it.
 _ENVELOPE_PROBLEM = "X-EnvelopeProblem"
-#: Seconds kept back from the Lambda's time for cleanup after a failure and for the response.
+#: Seconds kept back from the Lambda's time for cleanup after a failure (connections.CLEANUP_SECONDS fits).
 CLEANUP_RESERVE_SECONDS = 70
+#: Seconds kept back at the very end for crhelper's response PUT; crhelper's own timer (0.5 s before the
+#: end, with an empty physical id) then never has to answer.
+RESPONSE_RESERVE_SECONDS = 5
 
 # INFO logging never prints the event (it holds the pre-signed ResponseURL); no 120 s sleep on Delete.
 helper = CfnResource(json_logging=False, log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
 
 
-def _deadline(timeout_seconds: int, context: Any) -> connections.Deadline:
-    left = context.get_remaining_time_in_millis() / 1000 - CLEANUP_RESERVE_SECONDS
-    return connections.Deadline(max(1.0, min(float(timeout_seconds), left)))
+class _Budget:
+    """The invocation's time: when the answer is due, and how long waiting may last before that."""
+
+    def __init__(self, context: Any) -> None:
+        self.limit = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESPONSE_RESERVE_SECONDS
+
+    def left(self) -> float:
+        """Seconds until the answer is due."""
+        return self.limit - time.monotonic()
+
+    def deadline(self, timeout_seconds: int, reserve: float = CLEANUP_RESERVE_SECONDS) -> connections.Deadline:
+        """Wait at most `timeout_seconds`, keeping `reserve` for cleanup; never past the answer."""
+        return connections.Deadline(max(0.0, min(float(timeout_seconds), self.left() - reserve)), limit=self.limit)
 
 
-def _outbound_apis(spec: OutboundSpec) -> BotoApis:
+def failed_create_id(event: dict[str, Any]) -> str:
+    """The physical id a failed Create answers with: stable for one request (a re-delivered copy answers the
+    same), never mistaken for a connection id (upper case), so the rollback Delete knows there is nothing."""
+    digest = hashlib.sha256(f"{event.get('StackId')}|{event.get('RequestId')}".encode()).hexdigest()[:16]
+    return f"CreateFailed-{str(event.get('LogicalResourceId', 'Resource'))[:200]}-{digest}"
+
+
+def _hold_fallback_id(event: dict[str, Any]) -> None:
+    """Every answer carries a physical id, also FAILED ones and crhelper's last-moment timeout answer: the
+    one CloudFormation sent (Update, Delete), or a stable one (Create). A successful callback replaces it."""
+    helper.PhysicalResourceId = str(event.get("PhysicalResourceId") or failed_create_id(event))
+
+
+def _outbound_apis(spec: OutboundSpec, budget: _Budget) -> BotoApis:
     return BotoApis(
-        spec.api, spec.source.region, spec.destination.region, spec.accept_role_arn, spec.accept_external_id
+        spec.api,
+        spec.source.region,
+        spec.destination.region,
+        budget.left,
+        spec.accept_role_arn,
+        spec.accept_external_id,
     )
-
-
-def _accepter_apis(spec: AccepterSpec) -> BotoApis:
-    return BotoApis(spec.api, spec.source.region, spec.destination.region)
 
 
 def _report(connection: connections.Connection, alias: str | None) -> str:
@@ -58,57 +88,66 @@ def _is_accepter(event: dict[str, Any]) -> bool:
     return event.get("ResourceType") == ACCEPTER_TYPE
 
 
-def _accept(event: dict[str, Any], context: Any) -> str:
+def _accept(event: dict[str, Any], budget: _Budget) -> str:
     accepter = parse_accepter(event.get("ResourceProperties"))
-    accepted = connections.accept_inbound(
-        accepter, _accepter_apis(accepter), _deadline(accepter.timeout_seconds, context)
-    )
+    apis = BotoApis(accepter.api, accepter.source.region, accepter.destination.region, budget.left)
+    accepted = connections.accept_inbound(accepter, apis, budget.deadline(accepter.timeout_seconds))
     return _report(accepted, accepter.alias)
 
 
 @helper.create
 def create(event: dict[str, Any], context: Any) -> str:
     """Create or adopt the connection (or accept the inbound one); its id becomes the physical id."""
+    _hold_fallback_id(event)
     if _ENVELOPE_PROBLEM in event:
         raise ValueError(event[_ENVELOPE_PROBLEM])
+    budget = _Budget(context)
     if _is_accepter(event):
-        return _accept(event, context)
+        return _accept(event, budget)
     spec = parse_outbound(event.get("ResourceProperties"))
-    created = connections.create_outbound(spec, _outbound_apis(spec), _deadline(spec.timeout_seconds, context))
+    created = connections.create_outbound(spec, _outbound_apis(spec, budget), budget.deadline(spec.timeout_seconds))
     return _report(created, spec.alias)
 
 
 @helper.update
 def update(event: dict[str, Any], context: Any) -> str:
     """Update in place when only options changed; replace otherwise (a new id)."""
+    _hold_fallback_id(event)
     physical_id = str(event.get("PhysicalResourceId", ""))
+    budget = _Budget(context)
     if _is_accepter(event):
-        return _accept(event, context)
+        return _accept(event, budget)
     spec = parse_outbound(event.get("ResourceProperties"))
     try:
         old: OutboundSpec | None = parse_outbound(event.get("OldResourceProperties"))
     except ValueError:
         old = None
     updated = connections.update_outbound(
-        physical_id, old, spec, _outbound_apis(spec), _deadline(spec.timeout_seconds, context)
+        physical_id, old, spec, _outbound_apis(spec, budget), budget.deadline(spec.timeout_seconds)
     )
     return _report(updated, spec.alias)
 
 
 @helper.delete
 def delete(event: dict[str, Any], context: Any) -> None:
-    """Delete the connection; ids that are not connections (a failed Create's) need nothing."""
+    """Delete the connection from its physical id and the least the properties must say (API, region):
+    properties written by another version of the construct never make a Delete fail."""
+    _hold_fallback_id(event)
     physical_id = str(event.get("PhysicalResourceId", ""))
     if not connections.looks_like_connection_id(physical_id):
         logger.info("Physical id %s is not a connection id: nothing to delete", physical_id)
         return
-    if _is_accepter(event):
-        accepter = parse_accepter(event.get("ResourceProperties"))
-        deadline = _deadline(accepter.timeout_seconds, context)
-        connections.delete_inbound(physical_id, _accepter_apis(accepter), deadline)
-        return
-    spec = parse_outbound(event.get("ResourceProperties"))
-    connections.delete_outbound(physical_id, _outbound_apis(spec), _deadline(spec.timeout_seconds, context))
+    accepter = _is_accepter(event)
+    own_region = os.environ.get("AWS_REGION", "us-east-1")
+    side = "DestinationDomainInfo" if accepter else "SourceDomainInfo"
+    target = parse_delete_target(event.get("ResourceProperties"), side, own_region)
+    budget = _Budget(context)
+    apis = BotoApis(target.api, target.region, target.region, budget.left)
+    deadline = budget.deadline(target.timeout_seconds, reserve=0)
+    if accepter:
+        connections.delete_inbound(physical_id, apis, deadline)
+    else:
+        connections.delete_outbound(physical_id, apis, deadline)
 
 
 def envelope_problem(event: dict[str, Any]) -> InvalidInput | None:

@@ -192,7 +192,10 @@ _OUTBOUND_KEYS = {
     "AcceptRoleExternalId",
 }
 _ACCEPTER_KEYS = {"SourceDomainInfo", "DestinationDomainInfo", "ConnectionAlias", "TimeoutSeconds", "Api"}
-_IGNORED_KEYS = {"ServiceToken"}
+#: CloudFormation's own keys: it puts them in ResourceProperties (and OldResourceProperties) beside ours, as
+#: strings ("Custom resource request objects" in the CloudFormation User Guide; npm @types/aws-lambda,
+#: trigger/cloudformation-custom-resource.d.ts). They are CloudFormation's business, never an error.
+RESERVED_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
 
 
 def _check_keys(properties: object, allowed: set[str], required: set[str]) -> Mapping[str, Any]:
@@ -200,7 +203,7 @@ def _check_keys(properties: object, allowed: set[str], required: set[str]) -> Ma
     assert isinstance(properties, Mapping)
     for key in properties:
         _require(
-            key in allowed or key in _IGNORED_KEYS,
+            key in allowed or key in RESERVED_KEYS,
             f"ResourceProperties.{key}" if isinstance(key, str) else "ResourceProperties",
             "is not a supported property",
             key,
@@ -277,4 +280,34 @@ def parse_accepter(properties: object) -> AccepterSpec:
         alias=None if alias is None else check_alias("ConnectionAlias", alias, api),
         timeout_seconds=check_timeout_seconds("TimeoutSeconds", props.get("TimeoutSeconds", "600")),
         api=api,
+    )
+
+
+_LOOSE_REGION = re.compile(r"[a-z0-9][a-z0-9\-]{0,49}")
+
+
+@dataclass(frozen=True)
+class DeleteTarget:
+    """Only what a Delete needs to reach a connection: the API, the region to call in, and a time bound."""
+
+    api: str
+    region: str
+    timeout_seconds: int
+
+
+def parse_delete_target(properties: object, side: str, fallback_region: str) -> DeleteTarget:
+    """A lenient reading for Delete: properties an older or newer construct wrote (unknown keys, values a
+    later rule refuses) must never make a Delete fail. `side` is the domain whose region is called
+    (SourceDomainInfo for outbound connections, DestinationDomainInfo for the accepter); an unusable region
+    falls back to the function's own, an unknown API to Elasticsearch (both APIs reach every connection)."""
+    props: Mapping[str, Any] = properties if isinstance(properties, Mapping) else {}
+    api = props.get("Api")
+    info = props.get(side)
+    region = info.get("Region") if isinstance(info, Mapping) else None
+    timeout = props.get("TimeoutSeconds")
+    seconds = int(timeout) if isinstance(timeout, str) and timeout.isascii() and timeout.isdigit() else 600
+    return DeleteTarget(
+        api=api if api in APIS else ELASTICSEARCH,
+        region=region if isinstance(region, str) and _LOOSE_REGION.fullmatch(region) else fallback_region,
+        timeout_seconds=min(MAX_TIMEOUT_SECONDS, max(MIN_TIMEOUT_SECONDS, seconds)),
     )

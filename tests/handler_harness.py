@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from awslambdaric.lambda_context import LambdaContext
+
 import index  # the handler module, from lambda/ on sys.path (tests/conftest.py)
 from ccs_offline.driver import ResponseEndpoint, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
-from ccs_offline.lambda_runner import LambdaContext
 
 ACCOUNT = "111111111111"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Fuzz/00000000-0000-0000-0000-000000000001"
@@ -62,7 +64,8 @@ class Harness:
 
     def send(self, event: Any, timeout_seconds: float = 120) -> dict[str, Any] | None:
         """Invoke the handler; None when it (rightly) had nowhere to answer."""
-        index.handler(event, LambdaContext(timeout_seconds, "provider"))
+        deadline_ms = int((time.time() + timeout_seconds) * 1000)
+        index.handler(event, LambdaContext(str(uuid.uuid4()), None, None, deadline_ms, "arn:aws:lambda:us-east-1:111111111111:function:provider"))
         url = event.get("ResponseURL") if isinstance(event, dict) else None
         bodies = self.endpoint.bodies(url) if isinstance(url, str) and url.startswith("https://127.0.0.1") else []
         assert len(bodies) <= 1, "one response per request"
