@@ -56,9 +56,9 @@ POLICIES = (CallPolicy(8, 3, 10), CallPolicy(4, 2, 5), CallPolicy(2, 1, 2), Call
 
 def policy_for(seconds_left: float, create: bool = False) -> CallPolicy:
     """The most patient policy that fits; DeadlineExceeded when not even one short attempt does."""
-    for policy in POLICIES:
-        if create and policy.attempts > CREATE_MAX_ATTEMPTS:
-            policy = CallPolicy(CREATE_MAX_ATTEMPTS, policy.connect_timeout, policy.read_timeout)
+    for patient in POLICIES:
+        attempts = min(patient.attempts, CREATE_MAX_ATTEMPTS) if create else patient.attempts
+        policy = CallPolicy(attempts, patient.connect_timeout, patient.read_timeout)
         if policy.worst_case_seconds() <= seconds_left:
             return policy
     raise DeadlineExceeded(f"No time left for a service call ({seconds_left:.1f} s before the answer is due)")

@@ -65,7 +65,8 @@ class Harness:
     def send(self, event: Any, timeout_seconds: float = 120) -> dict[str, Any] | None:
         """Invoke the handler; None when it (rightly) had nowhere to answer."""
         deadline_ms = int((time.time() + timeout_seconds) * 1000)
-        index.handler(event, LambdaContext(str(uuid.uuid4()), None, None, deadline_ms, "arn:aws:lambda:us-east-1:111111111111:function:provider"))
+        function_arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:provider"
+        index.handler(event, LambdaContext(str(uuid.uuid4()), None, None, deadline_ms, function_arn))
         url = event.get("ResponseURL") if isinstance(event, dict) else None
         bodies = self.endpoint.bodies(url) if isinstance(url, str) and url.startswith("https://127.0.0.1") else []
         assert len(bodies) <= 1, "one response per request"
