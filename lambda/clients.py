@@ -37,7 +37,7 @@ class CallPolicy:
 
     def worst_case_seconds(self) -> float:
         """Every attempt timing out, with the longest backoff between attempts."""
-        pauses = sum(min(2**attempt, MAX_BACKOFF_SECONDS) for attempt in range(self.attempts - 1))
+        pauses = sum(min(2.0**attempt, MAX_BACKOFF_SECONDS) for attempt in range(self.attempts - 1))
         return self.attempts * (self.connect_timeout + self.read_timeout) + pauses
 
     def config(self) -> Config:

@@ -38,7 +38,7 @@ class _Budget:
     """The invocation's time: when the answer is due, and how long waiting may last before that."""
 
     def __init__(self, context: Any) -> None:
-        self.limit = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESPONSE_RESERVE_SECONDS
+        self.limit: float = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESPONSE_RESERVE_SECONDS
 
     def left(self) -> float:
         """Seconds until the answer is due."""
