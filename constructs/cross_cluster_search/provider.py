@@ -119,6 +119,11 @@ class ConnectionProvider(Construct):
             description="Manages Amazon OpenSearch Service cross-cluster search connections (crhelper)",
             log_group=log_group,
             role=self.role,
+            # CloudFormation invokes asynchronously; Lambda would retry a failed or timed-out invocation twice
+            # more, after CloudFormation already has its answer or has rolled back. No retries, and no event
+            # older than CloudFormation's longest wait for an answer.
+            retry_attempts=0,
+            max_event_age=service_timeout(MAX_TIMEOUT_SECONDS),
         )
         cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         cfn_function.timeout = Lazy.number(self._longest)

@@ -300,3 +300,16 @@ def test_accepter_can_retain_the_inbound_connection_and_validates_its_props() ->
     assert resource["Properties"]["TimeoutSeconds"] == "30"
     with pytest.raises(ValueError, match=r"^connection_alias"):
         InboundConnectionAccepter(new_stack(), "Bad", source=OTHER_ACCOUNT, destination=SOURCE, connection_alias="!")
+
+
+def test_provider_gets_no_asynchronous_retries_and_no_stale_events() -> None:
+    """CloudFormation invokes asynchronously; a retried invocation would act after CloudFormation moved on."""
+    stack = new_stack()
+    connect(stack, timeout=cdk.Duration.minutes(13))
+    template = Template.from_stack(stack)
+    config = only(template, "AWS::Lambda::EventInvokeConfig")["Properties"]
+    assert config["MaximumRetryAttempts"] == 0
+    resource = only(template, "Custom::OutboundCrossClusterSearchConnection")["Properties"]
+    # No event outlives the longest time CloudFormation waits for any of the stack's resources.
+    assert 60 <= config["MaximumEventAgeInSeconds"] <= 21600
+    assert config["MaximumEventAgeInSeconds"] >= int(resource["ServiceTimeout"])

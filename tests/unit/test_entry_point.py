@@ -102,3 +102,115 @@ def test_accepter_waits_for_the_request_and_accepts(h: Harness) -> None:
     )
     assert removed is not None and removed["Status"] == "SUCCESS"
     assert h.store.status_of(outbound["PhysicalResourceId"]) == "DELETED"
+
+
+def _with_reserved(properties: dict[str, object]) -> dict[str, object]:
+    """Properties as CloudFormation delivers them: its own keys beside ours, as strings."""
+    return dict(
+        properties, ServiceToken="arn:aws:lambda:us-east-1:111111111111:function:provider", ServiceTimeout="750"
+    )
+
+
+ACCEPTER_PROPS = {
+    "SourceDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"},
+    "DestinationDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-destination", "Region": "us-east-1"},
+    "TimeoutSeconds": "10",
+}
+
+
+def test_cloudformation_reserved_keys_are_accepted_in_every_request(h: Harness) -> None:
+    props = _with_reserved(valid_properties("reserved"))
+    created = h.send(h.event(properties=props, ServiceTimeout="750"))
+    assert created is not None and created["Status"] == "SUCCESS", created
+    connection_id = created["PhysicalResourceId"]
+    new = dict(props, TimeoutSeconds="60")
+    updated = h.send(
+        h.event("Update", new, PhysicalResourceId=connection_id, OldResourceProperties=props, ServiceTimeout="750")
+    )
+    assert updated is not None and updated["Status"] == "SUCCESS", updated
+    deleted = h.send(h.event("Delete", new, PhysicalResourceId=connection_id, ServiceTimeout="750"))
+    assert deleted is not None and deleted["Status"] == "SUCCESS", deleted
+    assert h.store.status_of(connection_id) == "DELETED"
+
+
+def test_accepter_accepts_cloudformation_reserved_keys(h: Harness) -> None:
+    outbound = h.send(h.event(properties=dict(valid_properties("res-acc"), AcceptConnection="false")))
+    assert outbound is not None and outbound["Status"] == "SUCCESS", outbound
+    accepter = _with_reserved(ACCEPTER_PROPS)
+    accepted = h.send(h.event(properties=accepter, ResourceType=ACCEPTER))
+    assert accepted is not None and accepted["Status"] == "SUCCESS", accepted
+    updated = h.send(
+        h.event(
+            "Update",
+            accepter,
+            ResourceType=ACCEPTER,
+            PhysicalResourceId=accepted["PhysicalResourceId"],
+            OldResourceProperties=accepter,
+        )
+    )
+    assert updated is not None and updated["Status"] == "SUCCESS", updated
+    removed = h.send(
+        h.event("Delete", accepter, ResourceType=ACCEPTER, PhysicalResourceId=outbound["PhysicalResourceId"])
+    )
+    assert removed is not None and removed["Status"] == "SUCCESS", removed
+    assert h.store.status_of(outbound["PhysicalResourceId"]) == "DELETED"
+
+
+def test_unknown_keys_still_fail_create_and_update_naming_the_key(h: Harness) -> None:
+    created = h.send(h.event(properties=dict(valid_properties(), Colour="blue")))
+    assert created is not None and created["Status"] == "FAILED"
+    assert created["Reason"].startswith("ResourceProperties.Colour is not a supported property")
+    updated = h.send(
+        h.event(
+            "Update",
+            dict(valid_properties(), Colour="blue"),
+            PhysicalResourceId="cc-0000abcdef123456",
+            OldResourceProperties=valid_properties(),
+        )
+    )
+    assert updated is not None and updated["Status"] == "FAILED"
+    assert updated["PhysicalResourceId"] == "cc-0000abcdef123456"
+    assert "ResourceProperties.Colour" in updated["Reason"]
+
+
+@pytest.mark.parametrize(
+    "written_by_another_version",
+    [
+        {"Colour": "blue"},  # a key a newer construct added
+        {"ConnectionAlias": "a"},  # a value a later rule refuses
+        {"TimeoutSeconds": "99999"},
+        {"Api": "FUTURE_API"},
+        {"SourceDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "Logs_Source", "Region": "us-east-1"}},
+        {"DestinationDomainInfo": "not an object"},
+    ],
+)
+def test_delete_never_fails_on_properties(h: Harness, written_by_another_version: dict[str, object]) -> None:
+    created = h.send(h.event(properties=valid_properties("lenient")))
+    assert created is not None and created["Status"] == "SUCCESS", created
+    odd = dict(valid_properties("lenient"), **written_by_another_version)
+    deleted = h.send(h.event("Delete", odd, PhysicalResourceId=created["PhysicalResourceId"]))
+    assert deleted is not None and deleted["Status"] == "SUCCESS", deleted
+    assert h.store.status_of(created["PhysicalResourceId"]) == "DELETED"
+
+
+def test_accepter_delete_never_fails_on_properties(h: Harness) -> None:
+    outbound = h.send(h.event(properties=dict(valid_properties("lenient-in"), AcceptConnection="false")))
+    assert outbound is not None
+    accepted = h.send(h.event(properties=ACCEPTER_PROPS, ResourceType=ACCEPTER))
+    assert accepted is not None and accepted["Status"] == "SUCCESS", accepted
+    odd = dict(ACCEPTER_PROPS, Colour="blue", TimeoutSeconds="0", ConnectionAlias="!")
+    removed = h.send(h.event("Delete", odd, ResourceType=ACCEPTER, PhysicalResourceId=accepted["PhysicalResourceId"]))
+    assert removed is not None and removed["Status"] == "SUCCESS", removed
+    assert h.store.status_of(outbound["PhysicalResourceId"]) == "DELETED"
+
+
+def test_failed_create_answers_a_stable_id_that_the_rollback_delete_passes(h: Harness) -> None:
+    event = h.event(properties=dict(valid_properties(), ConnectionAlias="x"))
+    first = h.send(event)
+    again = h.send(dict(event, ResponseURL=h.endpoint.new_url()))  # the same request, delivered twice
+    assert first is not None and again is not None
+    assert first["Status"] == again["Status"] == "FAILED"
+    assert first["PhysicalResourceId"] == again["PhysicalResourceId"]
+    assert first["PhysicalResourceId"].startswith("CreateFailed-Connection-")
+    rollback = h.send(h.event("Delete", event["ResourceProperties"], PhysicalResourceId=first["PhysicalResourceId"]))
+    assert rollback is not None and rollback["Status"] == "SUCCESS"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from properties import InvalidInput, parse_accepter, parse_outbound
+from properties import InvalidInput, parse_accepter, parse_delete_target, parse_outbound
 
 SOURCE = {"OwnerId": "111111111111", "DomainName": "logs-source", "Region": "us-east-1"}
 DESTINATION = {"OwnerId": "111111111111", "DomainName": "logs-destination", "Region": "eu-west-1"}
@@ -97,3 +97,25 @@ def test_long_bad_values_are_shortened_in_messages() -> None:
 def test_accepter_alias_is_optional() -> None:
     spec = parse_accepter({"SourceDomainInfo": SOURCE, "DestinationDomainInfo": DESTINATION})
     assert spec.alias is None and spec.timeout_seconds == 600
+
+
+def test_cloudformation_reserved_keys_are_not_errors() -> None:
+    spec = parse_outbound(props(ServiceTimeout="750"))
+    assert spec.alias == "logs"
+    accepter = parse_accepter(
+        {"ServiceToken": "x", "ServiceTimeout": "30", "SourceDomainInfo": SOURCE, "DestinationDomainInfo": DESTINATION}
+    )
+    assert accepter.destination.region == "eu-west-1"
+
+
+def test_delete_target_reads_only_what_it_needs() -> None:
+    target = parse_delete_target(props(Api="OPENSEARCH", TimeoutSeconds="120", Colour="blue"), "SourceDomainInfo", "x")
+    assert (target.api, target.region, target.timeout_seconds) == ("OPENSEARCH", "us-east-1", 120)
+    assert parse_delete_target(props(), "DestinationDomainInfo", "x").region == "eu-west-1"
+    odd = parse_delete_target(
+        {"Api": 3, "SourceDomainInfo": {"Region": "US EAST"}, "TimeoutSeconds": "9999"},
+        "SourceDomainInfo",
+        "ap-south-2",
+    )
+    assert (odd.api, odd.region, odd.timeout_seconds) == ("ELASTICSEARCH", "ap-south-2", 780)
+    assert parse_delete_target("garbage", "SourceDomainInfo", "eu-north-1").region == "eu-north-1"
