@@ -372,6 +372,7 @@ class Invoked:
     init_seconds: float | None  #: process start to the runtime client's first `next` (Lambda's Init Duration)
     error: dict[str, Any] | None  #: the runtime client's /error or /init/error report
     timed_out: bool
+    result: bytes | None = None  #: what the handler returned, as the runtime client posted it
 
 
 @dataclass
@@ -450,6 +451,7 @@ class LambdaInvoker:
             init_seconds=None if fetched is None else fetched - started,
             error=invocation.error or invocation.init_error,
             timed_out=timed_out,
+            result=invocation.result,
         )
 
 
@@ -481,6 +483,7 @@ class LocalCloudFormation:
     invoker: LambdaInvoker
     deployed: dict[str, Deployed] = field(default_factory=dict)
     history: list[Response] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)  #: every event delivered, in order
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def definition(self, logical_id: str) -> CustomResourceDef:
@@ -488,8 +491,7 @@ class LocalCloudFormation:
 
     def properties(self, definition: CustomResourceDef, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """The resolved, stringified properties CloudFormation would send."""
-        raw = dict(definition.properties, **(overrides or {}))
-        raw.pop("ServiceTimeout", None)
+        raw = dict(definition.properties, **(overrides or {}))  # ServiceToken and ServiceTimeout stay in
         physical = {k: v.physical_id for k, v in self.deployed.items()}
         attributes = {k: v.data for k, v in self.deployed.items()}
         return dict(cfn_strings(self.stack.resolve(raw, physical, attributes)))
@@ -502,10 +504,12 @@ class LocalCloudFormation:
         physical_id: str | None = None,
         old_properties: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A custom resource request as CloudFormation sends it."""
+        """A custom resource request as CloudFormation sends it: its reserved keys (ServiceToken, ServiceTimeout)
+        stay inside ResourceProperties and OldResourceProperties as strings, and both are also at the top level
+        (tests/reference/cloudformation_events.json names the sources)."""
         event: dict[str, Any] = {
             "RequestType": request_type,
-            "ServiceToken": self.stack.resolve(definition.properties["ServiceToken"]),
+            "ServiceToken": properties["ServiceToken"],
             "ResponseURL": self.invoker.endpoint.new_url(),
             "StackId": self.stack.stack_id,
             "RequestId": str(uuid.uuid4()),
@@ -513,39 +517,78 @@ class LocalCloudFormation:
             "ResourceType": definition.resource_type,
             "ResourceProperties": properties,
         }
+        if "ServiceTimeout" in properties:
+            event["ServiceTimeout"] = properties["ServiceTimeout"]
         if physical_id is not None:
             event["PhysicalResourceId"] = physical_id
         if old_properties is not None:
             event["OldResourceProperties"] = old_properties
         return event
 
-    def send(self, definition: CustomResourceDef, event: dict[str, Any]) -> Response:
-        """Invoke the handler, wait for its response, and check it as CloudFormation would."""
+    def send(self, definition: CustomResourceDef, event: dict[str, Any], timeout: float | None = None) -> Response:
+        """Invoke the handler, wait for its response, and check it as CloudFormation would. `timeout` overrides
+        the function's (an invocation that starts with only that much time left)."""
+        with self.lock:
+            self.sent.append(event)
         started = time.perf_counter()
-        invoked = self.invoker.invoke(definition.function, event, (self.stack.account, self.stack.region))
+        invoked = self.invoker.invoke(definition.function, event, (self.stack.account, self.stack.region), timeout)
+        responses = self._responses(definition, event, started, invoked)
+        return responses[0]
+
+    def deliver_copies(self, event: dict[str, Any], copies: int = 2, overlap: bool = True) -> list[Response]:
+        """Deliver one event several times (same RequestId and ResponseURL), as asynchronous invocation may:
+        at the same moment (`overlap`) or one after the other. Every answer, in the order it arrived."""
+        definition = self.definition(event["LogicalResourceId"])
+        started = time.perf_counter()
+        where = (self.stack.account, self.stack.region)
+        invoked: list[Invoked] = []
+
+        def run() -> None:
+            result = self.invoker.invoke(definition.function, event, where)
+            with self.lock:
+                invoked.append(result)
+                self.sent.append(event)
+
+        if overlap:
+            threads = [threading.Thread(target=run) for _ in range(copies)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        else:
+            for _ in range(copies):
+                run()
+        return self._responses(definition, event, started, invoked[-1])
+
+    def _responses(
+        self, definition: CustomResourceDef, event: dict[str, Any], started: float, invoked: Invoked
+    ) -> list[Response]:
         bodies = self.invoker.endpoint.bodies(event["ResponseURL"])
         if not bodies:
             raise ProtocolViolation(
                 f"{event['RequestType']} {definition.logical_id}: no response before the Lambda ended "
                 f"(CloudFormation would wait {definition.service_timeout:.0f} s)\n{invoked.logs[-2000:]}"
             )
-        arrived, body = bodies[0]
-        response = self._check(event, body)
-        result = Response(
-            event["RequestType"],
-            definition.logical_id,
-            response["Status"],
-            response["PhysicalResourceId"],
-            response.get("Reason", ""),
-            response.get("Data") or {},
-            arrived - started,
-            len(body),
-            invoked.init_seconds,
-            invoked.logs,
-        )
+        results = []
+        for arrived, body in bodies:
+            response = self._check(event, body)
+            results.append(
+                Response(
+                    event["RequestType"],
+                    definition.logical_id,
+                    response["Status"],
+                    response["PhysicalResourceId"],
+                    response.get("Reason", ""),
+                    response.get("Data") or {},
+                    arrived - started,
+                    len(body),
+                    invoked.init_seconds,
+                    invoked.logs,
+                )
+            )
         with self.lock:
-            self.history.append(result)
-        return result
+            self.history.append(results[0])  # CloudFormation acts on the first answer
+        return results
 
     @staticmethod
     def _check(event: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -606,11 +649,6 @@ class LocalCloudFormation:
         if response.ok:
             del self.deployed[logical_id]
         return response
-
-    def redeliver(self, event: dict[str, Any]) -> Response:
-        """Send an event again, as Lambda's asynchronous invocation sometimes does."""
-        again = dict(event, ResponseURL=self.invoker.endpoint.new_url())
-        return self.send(self.definition(event["LogicalResourceId"]), again)
 
     def deploy(self) -> list[Response]:
         """Create every custom resource in dependency order; stop at the first failure."""

@@ -52,6 +52,7 @@ class CallPolicy:
 
 #: From most to least patient; a call uses the first whose worst case fits the time left.
 POLICIES = (CallPolicy(8, 3, 10), CallPolicy(4, 2, 5), CallPolicy(2, 1, 2), CallPolicy(1, 1, 1.5))
+SHORTEST_CALL = POLICIES[-1]
 
 
 def policy_for(seconds_left: float, create: bool = False) -> CallPolicy:

@@ -14,7 +14,7 @@ from typing import Any
 from crhelper import CfnResource
 
 import connections
-from clients import BotoApis
+from clients import SHORTEST_CALL, BotoApis
 from properties import InvalidInput, OutboundSpec, parse_accepter, parse_delete_target, parse_outbound
 
 logger = logging.getLogger(__name__)
@@ -45,8 +45,12 @@ class _Budget:
         return self.limit - time.monotonic()
 
     def deadline(self, timeout_seconds: int, reserve: float = CLEANUP_RESERVE_SECONDS) -> connections.Deadline:
-        """Wait at most `timeout_seconds`, keeping `reserve` for cleanup; never past the answer."""
-        return connections.Deadline(max(0.0, min(float(timeout_seconds), self.left() - reserve)), limit=self.limit)
+        """Wait at most `timeout_seconds`, keeping `reserve` for cleanup; waiting ends early enough for one
+        last short service call (the status to report) before the answer is due."""
+        return connections.Deadline(
+            max(0.0, min(float(timeout_seconds), self.left() - reserve)),
+            limit=self.limit - SHORTEST_CALL.worst_case_seconds() - 0.5,
+        )
 
 
 def failed_create_id(event: dict[str, Any]) -> str:

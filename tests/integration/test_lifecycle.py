@@ -50,21 +50,6 @@ def test_other_account_without_accept_stops_at_pending_acceptance(
     assert cfn.delete(assembly.ids["CrossAccount"]).ok
 
 
-def test_redelivered_create_adopts_instead_of_duplicating(
-    assembly: Assembly, world: World, cfn: LocalCloudFormation
-) -> None:
-    logical_id = assembly.ids["SameRegion"]
-    definition = cfn.definition(logical_id)
-    event = cfn.event("Create", definition, cfn.properties(definition))
-    first = cfn.send(definition, event)
-    again = cfn.redeliver(event)
-
-    assert first.ok and again.ok
-    assert again.physical_id == first.physical_id
-    assert len(world.store.connections) == 1
-    cfn.send(definition, cfn.event("Delete", definition, event["ResourceProperties"], first.physical_id))
-
-
 def test_template_booleans_and_numbers_arrive_as_strings(assembly: Assembly, cfn: LocalCloudFormation) -> None:
     logical_id = assembly.ids["SameRegion"]
     created = cfn.create(logical_id, {"AcceptConnection": False, "TimeoutSeconds": 120})
