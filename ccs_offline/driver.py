@@ -29,6 +29,7 @@ from typing import Any
 
 import trustme
 
+from ccs_offline.cloudformation_api import StackResource
 from ccs_offline.runtime_api import Invocation, RuntimeApiServer
 
 RUNTIME_DIR = Path(sys.prefix) / "lambda-runtime"
@@ -484,6 +485,7 @@ class LocalCloudFormation:
     deployed: dict[str, Deployed] = field(default_factory=dict)
     history: list[Response] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)  #: every event delivered, in order
+    statuses: dict[str, str] = field(default_factory=dict)  #: logical id -> status, for ListStackResources
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def definition(self, logical_id: str) -> CustomResourceDef:
@@ -611,44 +613,107 @@ class LocalCloudFormation:
         return dict(response)
 
     # --- the operations CloudFormation performs -----------------------------------------------
+    def _status(self, logical_id: str, status: str | None) -> None:
+        """A resource's status as ListStackResources shows it (None: no longer in the stack)."""
+        with self.lock:
+            if status is None:
+                self.statuses.pop(logical_id, None)
+            else:
+                self.statuses[logical_id] = status
+
     def create(self, logical_id: str, overrides: dict[str, Any] | None = None) -> Response:
         """Create; after FAILED, the rollback Delete carries the FAILED response's physical id."""
         definition = self.definition(logical_id)
         properties = self.properties(definition, overrides)
+        self._status(logical_id, "CREATE_IN_PROGRESS")
         response = self.send(definition, self.event("Create", definition, properties))
         if response.ok:
             self.deployed[logical_id] = Deployed(response.physical_id, properties, response.data)
+            self._status(logical_id, "CREATE_COMPLETE")
         else:
+            self._status(logical_id, "DELETE_IN_PROGRESS")
             self.send(definition, self.event("Delete", definition, properties, response.physical_id))
+            self._status(logical_id, None)
         return response
 
-    def update(self, logical_id: str, overrides: dict[str, Any]) -> Response:
+    def update(self, logical_id: str, overrides: dict[str, Any] | None = None) -> Response:
         """Update; a new physical id gets the old one deleted, a failure gets a rollback Update."""
         definition = self.definition(logical_id)
         current = self.deployed[logical_id]
         properties = self.properties(definition, overrides)
+        self._status(logical_id, "UPDATE_IN_PROGRESS")
         event = self.event("Update", definition, properties, current.physical_id, current.properties)
         response = self.send(definition, event)
         if not response.ok:
+            self._status(logical_id, "UPDATE_ROLLBACK_IN_PROGRESS")
             rollback = self.send(
                 definition, self.event("Update", definition, current.properties, current.physical_id, properties)
             )
             if rollback.ok:  # the rolled-back resource may have a new id (e.g. recreated after a delete-first)
                 self.deployed[logical_id] = Deployed(rollback.physical_id, current.properties, rollback.data)
+            self._status(logical_id, "UPDATE_COMPLETE")
             return response
+        self.deployed[logical_id] = Deployed(response.physical_id, properties, response.data)
+        self._status(logical_id, "UPDATE_COMPLETE")
         if response.physical_id != current.physical_id:
             self.send(definition, self.event("Delete", definition, current.properties, current.physical_id))
-        self.deployed[logical_id] = Deployed(response.physical_id, properties, response.data)
         return response
 
-    def delete(self, logical_id: str) -> Response:
-        """Delete a deployed resource."""
-        definition = self.definition(logical_id)
+    def delete(self, logical_id: str, definition: CustomResourceDef | None = None) -> Response:
+        """Delete a deployed resource (`definition`: from the template it was deployed with)."""
+        definition = definition or self.definition(logical_id)
         current = self.deployed[logical_id]
+        self._status(logical_id, "DELETE_IN_PROGRESS")
         response = self.send(definition, self.event("Delete", definition, current.properties, current.physical_id))
         if response.ok:
             del self.deployed[logical_id]
+            self._status(logical_id, None)
+        else:
+            self._status(logical_id, "DELETE_FAILED")
         return response
+
+    def apply(self, template: StackTemplate) -> list[Response]:
+        """Deploy a new version of the stack's template: Create what is new, Update what changed, then, in
+        the cleanup phase, Delete what the new template no longer has (e.g. a renamed construct's old
+        logical id), as a stack update does."""
+        before = {d.logical_id: d for d in self.stack.custom_resources()}
+        self.stack = template
+        responses = []
+        for definition in template.custom_resources():
+            logical_id = definition.logical_id
+            if logical_id not in self.deployed:
+                responses.append(self.create(logical_id))
+            elif self.properties(definition) != self.deployed[logical_id].properties:
+                responses.append(self.update(logical_id))
+            if not responses or responses[-1].ok:
+                continue
+            return responses
+        kept = {d.logical_id for d in template.custom_resources()}
+        for logical_id in reversed([k for k in before if k in self.deployed and k not in kept]):
+            responses.append(self.delete(logical_id, before[logical_id]))
+        return responses
+
+    def list_stack_resources(self, stack_name: str) -> list[StackResource] | None:
+        """The stack's resources as ListStackResources reports them; None for another stack."""
+        if stack_name not in (self.stack.stack_id, self.stack.name):
+            return None
+        custom = {d.logical_id: d.resource_type for d in self.stack.custom_resources()}
+        with self.lock:
+            resources = [
+                StackResource(
+                    logical_id,
+                    self.deployed[logical_id].physical_id if logical_id in self.deployed else None,
+                    custom.get(logical_id, "Custom::Unknown"),
+                    status,
+                )
+                for logical_id, status in self.statuses.items()
+            ]
+        others = [
+            StackResource(logical_id, f"{self.stack.name}-{logical_id}", resource["Type"], "CREATE_COMPLETE")
+            for logical_id, resource in self.stack.resources.items()
+            if logical_id not in custom
+        ]
+        return others + resources
 
     def deploy(self) -> list[Response]:
         """Create every custom resource in dependency order; stop at the first failure."""

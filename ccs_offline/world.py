@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccs_offline.cloudformation_api import CloudFormationApi, cloudformation_api
 from ccs_offline.driver import LambdaInvoker, LocalCloudFormation, StackTemplate, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Emulator, running
 
@@ -17,6 +18,7 @@ class World:
 
     emulator: Emulator
     cloudformation: LocalCloudFormation
+    cloudformation_api: CloudFormationApi
 
     @property
     def store(self) -> ConnectionStore:
@@ -47,7 +49,8 @@ def offline(
     with running(store) as emulator, response_endpoint() as endpoint:
         key, secret = emulator.store.credentials_for(stack.account)
         environment = {**emulator.endpoint_env(), "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
-        cloudformation = LocalCloudFormation(
-            stack, LambdaInvoker(endpoint, environment, coverage_data_file=coverage_data_file)
-        )
-        yield World(emulator, cloudformation)
+        invoker = LambdaInvoker(endpoint, environment, coverage_data_file=coverage_data_file)
+        cloudformation = LocalCloudFormation(stack, invoker)
+        with cloudformation_api(cloudformation.list_stack_resources) as api:
+            environment["AWS_ENDPOINT_URL_CLOUDFORMATION"] = api.url
+            yield World(emulator, cloudformation, api)

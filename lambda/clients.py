@@ -103,6 +103,11 @@ class BotoApis:
             )
         return self._apis[side]
 
+    def cloudformation(self, region: str) -> Any:
+        """CloudFormation in the stack's region, with the Lambda's own credentials."""
+        self._regions["cloudformation"] = region
+        return self._client("cloudformation", "cloudformation")
+
     def source(self) -> ConnectionApi:
         """The source owner's API in the source region (the Lambda's own credentials)."""
         return self._connection_api("source")

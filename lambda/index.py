@@ -16,6 +16,7 @@ from crhelper import CfnResource
 import connections
 from clients import SHORTEST_CALL, BotoApis
 from properties import InvalidInput, OutboundSpec, parse_accepter, parse_delete_target, parse_outbound
+from stack import held_elsewhere
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,12 @@ def _hold_fallback_id(event: dict[str, Any]) -> None:
     """Every answer carries a physical id, also FAILED ones and crhelper's last-moment timeout answer: the
     one CloudFormation sent (Update, Delete), or a stable one (Create). A successful callback replaces it."""
     helper.PhysicalResourceId = str(event.get("PhysicalResourceId") or failed_create_id(event))
+
+
+def _stack_region(stack_id: str) -> str | None:
+    """The region of a stack ARN (arn:partition:cloudformation:region:account:stack/name/id)."""
+    parts = stack_id.split(":")
+    return parts[3] if len(parts) >= 6 and parts[3] else None
 
 
 def _outbound_apis(spec: OutboundSpec, budget: _Budget) -> BotoApis:
@@ -147,6 +154,17 @@ def delete(event: dict[str, Any], context: Any) -> None:
     target = parse_delete_target(event.get("ResourceProperties"), side, own_region)
     budget = _Budget(context)
     apis = BotoApis(target.api, target.region, target.region, budget.left)
+    stack_id = str(event["StackId"])
+    holder = held_elsewhere(
+        apis.cloudformation(_stack_region(stack_id) or own_region),
+        stack_id,
+        str(event["LogicalResourceId"]),
+        physical_id,
+        (OUTBOUND_TYPE, ACCEPTER_TYPE),
+    )
+    if holder is not None:
+        logger.info("Connection %s is now held by %s of this stack: leaving it", physical_id, holder)
+        return
     deadline = budget.deadline(target.timeout_seconds, reserve=0)
     if accepter:
         connections.delete_inbound(physical_id, apis, deadline)

@@ -18,6 +18,7 @@ from typing import Any
 from awslambdaric.lambda_context import LambdaContext
 
 import index  # the handler module, from lambda/ on sys.path (tests/conftest.py)
+from ccs_offline.cloudformation_api import StackResource, cloudformation_api
 from ccs_offline.driver import ResponseEndpoint, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
 
@@ -44,6 +45,7 @@ class Harness:
 
     endpoint: ResponseEndpoint
     emulator: Emulator
+    holders: list[StackResource]
 
     @property
     def store(self) -> ConnectionStore:
@@ -83,14 +85,20 @@ def harness() -> Iterator[Harness]:
     store = ConnectionStore(Delays(validating=0.05, provisioning=0.05, deleting=0.05))
     store.add_domain(ACCOUNT, "us-east-1", "logs-source")
     store.add_domain(ACCOUNT, "us-east-1", "logs-destination")
-    with running(store) as emulator, response_endpoint() as endpoint:
+    holders: list[StackResource] = []  # other resources of the harness's stack, as ListStackResources reports
+    with (
+        running(store) as emulator,
+        response_endpoint() as endpoint,
+        cloudformation_api(lambda name: list(holders) if name == STACK_ID else None) as cloudformation,
+    ):
         key, secret = store.credentials_for(ACCOUNT)
         saved = dict(os.environ)
         os.environ.update(
             emulator.endpoint_env(), AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, SSL_CERT_FILE=endpoint.ca_file
         )
+        os.environ["AWS_ENDPOINT_URL_CLOUDFORMATION"] = cloudformation.url
         try:
-            yield Harness(endpoint, emulator)
+            yield Harness(endpoint, emulator, holders)
         finally:
             os.environ.clear()
             os.environ.update(saved)

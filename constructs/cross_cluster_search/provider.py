@@ -108,6 +108,11 @@ class ConnectionProvider(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
             )
         )
+        # Before a Delete the handler asks whether another resource of this stack now holds the connection
+        # (a renamed construct); only this stack's resources.
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["cloudformation:ListStackResources"], resources=[Stack.of(self).stack_id])
+        )
         self.function = lambda_.Function(
             self,
             "Handler",

@@ -76,7 +76,7 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     return _synthesize(tmp_path_factory.mktemp("cdk.out"))
 
 
-def _measured_into() -> Path | None:
+def measured_into() -> Path | None:
     """The data file of the running coverage measurement, so the bundled handler's lines count too."""
     current = coverage.Coverage.current()
     return Path(current.config.data_file).absolute() if current else None
@@ -86,7 +86,7 @@ def _measured_into() -> Path | None:
 def world(assembly: Assembly, request: pytest.FixtureRequest) -> Iterator[World]:
     store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2, rejecting=0.1))
     seed_domains(store, assembly.stack)
-    with offline(assembly.stack, store, coverage_data_file=_measured_into()) as running_world:
+    with offline(assembly.stack, store, coverage_data_file=measured_into()) as running_world:
         yield running_world
         if not request.node.get_closest_marker("leaves_connections"):
             left = [(c.connection_id, c.alias, c.status) for c in store.live()]

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from handler_harness import ACCEPTER, ACCOUNT, Harness, harness, valid_properties
 
+from ccs_offline.cloudformation_api import StackResource
+
 
 @pytest.fixture(scope="module")
 def h() -> Iterator[Harness]:
@@ -214,3 +216,49 @@ def test_failed_create_answers_a_stable_id_that_the_rollback_delete_passes(h: Ha
     assert first["PhysicalResourceId"].startswith("CreateFailed-Connection-")
     rollback = h.send(h.event("Delete", event["ResourceProperties"], PhysicalResourceId=first["PhysicalResourceId"]))
     assert rollback is not None and rollback["Status"] == "SUCCESS"
+
+
+def test_delete_leaves_a_connection_another_resource_of_the_stack_now_holds(h: Harness) -> None:
+    """A renamed construct: the new logical id adopted the connection; the old one's cleanup Delete must not
+    delete it. A holder that is itself being deleted does not count (a stack delete removes both)."""
+    created = h.send(h.event(properties=valid_properties("renamed")))
+    assert created is not None and created["Status"] == "SUCCESS", created
+    connection_id = created["PhysicalResourceId"]
+    h.holders[:] = [
+        StackResource("NewName", connection_id, "Custom::OutboundCrossClusterSearchConnection", "CREATE_COMPLETE")
+    ]
+    try:
+        kept = h.send(h.event("Delete", valid_properties("renamed"), PhysicalResourceId=connection_id))
+        assert kept is not None and kept["Status"] == "SUCCESS", kept
+        assert h.store.status_of(connection_id) == "ACTIVE"
+        h.holders[:] = [
+            StackResource(
+                "NewName", connection_id, "Custom::OutboundCrossClusterSearchConnection", "DELETE_IN_PROGRESS"
+            )
+        ]
+        deleted = h.send(h.event("Delete", valid_properties("renamed"), PhysicalResourceId=connection_id))
+        assert deleted is not None and deleted["Status"] == "SUCCESS", deleted
+        assert h.store.status_of(connection_id) == "DELETED"
+    finally:
+        h.holders.clear()
+
+
+def test_delete_fails_rather_than_guess_when_cloudformation_cannot_say(h: Harness) -> None:
+    created = h.send(h.event(properties=valid_properties("unknown-stack")))
+    assert created is not None and created["Status"] == "SUCCESS", created
+    other_stack = "arn:aws:cloudformation:us-east-1:111111111111:stack/Other/00000000-0000-0000-0000-000000000009"
+    refused = h.send(
+        h.event(
+            "Delete",
+            valid_properties("unknown-stack"),
+            PhysicalResourceId=created["PhysicalResourceId"],
+            StackId=other_stack,
+        )
+    )
+    assert refused is not None and refused["Status"] == "FAILED"
+    assert refused["Reason"].startswith(f"Not deleting {created['PhysicalResourceId']}: could not ask CloudFormation")
+    assert h.store.status_of(created["PhysicalResourceId"]) == "ACTIVE"
+    deleted = h.send(
+        h.event("Delete", valid_properties("unknown-stack"), PhysicalResourceId=created["PhysicalResourceId"])
+    )
+    assert deleted is not None and deleted["Status"] == "SUCCESS"

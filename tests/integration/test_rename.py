@@ -1,0 +1,76 @@
+"""Renaming or moving a construct keeps its connection: the cleanup Delete of the old logical id leaves it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from conftest import ACCOUNT, SAME_REGION, SOURCE, measured_into
+from constructs import Construct
+
+from ccs_offline.driver import StackTemplate, load_assembly
+from ccs_offline.emulator import ConnectionStore, Delays
+from ccs_offline.world import offline, seed_domains
+from cross_cluster_search import OutboundConnection
+
+
+def _synthesize(outdir: Path, nested: bool) -> StackTemplate:
+    app = cdk.App(outdir=str(outdir))
+    stack = cdk.Stack(app, "Renames", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    scope: Construct = Construct(stack, "Search") if nested else stack
+    OutboundConnection(
+        scope, "Moved" if nested else "Logs", source=SOURCE, destination=SAME_REGION, connection_alias="logs"
+    )
+    app.synth()
+    [template] = load_assembly(outdir)
+    return template
+
+
+def test_a_renamed_construct_keeps_its_live_connection(tmp_path: Path) -> None:
+    before = _synthesize(tmp_path / "v1", nested=False)
+    after = _synthesize(tmp_path / "v2", nested=True)
+    [old_id] = [d.logical_id for d in before.custom_resources()]
+    [new_id] = [d.logical_id for d in after.custom_resources()]
+    assert old_id != new_id
+
+    store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2))
+    seed_domains(store, before)
+    with offline(before, store, coverage_data_file=measured_into()) as world:
+        cfn = world.cloudformation
+        [created] = cfn.deploy()
+        assert created.ok, created.reason
+
+        responses = cfn.apply(after)  # Create of the new logical id, then the cleanup Delete of the old one
+        assert [(r.request_type, r.logical_id, r.status) for r in responses] == [
+            ("Create", new_id, "SUCCESS"),
+            ("Delete", old_id, "SUCCESS"),
+        ]
+        assert responses[0].physical_id == created.physical_id  # the new resource holds the same connection
+        assert store.status_of(created.physical_id) == "ACTIVE"
+        assert [c.connection_id for c in store.live()] == [created.physical_id]
+
+        [deleted] = cfn.destroy()
+        assert deleted.ok, deleted.reason
+        assert store.status_of(created.physical_id) == "DELETED"
+        assert "ListStackResources" in world.cloudformation_api.calls
+
+
+@pytest.mark.parametrize("status", ["CREATE_COMPLETE", "UPDATE_COMPLETE"])
+def test_ownership_is_read_from_the_stack_resource_listing(status: str) -> None:
+    """The stand-in lists custom resources with their physical ids and statuses, other resources as complete."""
+    from ccs_offline.driver import Deployed, LambdaInvoker, LocalCloudFormation  # noqa: PLC0415
+
+    template = StackTemplate(
+        "S", {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}, Path("."), ACCOUNT, "us-east-1"
+    )
+    cfn = LocalCloudFormation(template, LambdaInvoker.__new__(LambdaInvoker))
+    cfn.deployed["Conn"] = Deployed("cc-1", {}, {})
+    cfn.statuses["Conn"] = status
+    listed = cfn.list_stack_resources(template.stack_id)
+    assert listed is not None
+    assert [(r.logical_id, r.physical_id, r.status) for r in listed] == [
+        ("Bucket", "S-Bucket", "CREATE_COMPLETE"),
+        ("Conn", "cc-1", status),
+    ]
+    assert cfn.list_stack_resources("another-stack") is None
