@@ -110,6 +110,7 @@ class Delays:
     """Seconds each transitional state lasts."""
 
     validating: float = 0.2
+    approved: float = 0.1
     provisioning: float = 0.2
     deleting: float = 0.2
     rejecting: float = 0.1
@@ -227,6 +228,8 @@ class ConnectionStore:
                 conn.move("REJECTING", "Rejected by the destination domain owner", at + self.delays.rejecting)
             else:
                 conn.move("PENDING_ACCEPTANCE", "Connection is waiting for acceptance by the destination owner")
+        elif conn.status == "APPROVED":
+            conn.move("PROVISIONING", "Connection is being provisioned", at + self.delays.provisioning)
         elif conn.status == "PROVISIONING":
             conn.move("ACTIVE", "Connection is active")
         elif conn.status == "DELETING":
@@ -368,7 +371,8 @@ class ConnectionStore:
 
     def _accept_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
         conn = self._pending_inbound(params, account, region)
-        conn.move("PROVISIONING", "Connection is being provisioned", self.clock() + self.delays.provisioning)
+        # The opensearch model's InboundConnectionStatusCode documents APPROVED -> PROVISIONING -> ACTIVE.
+        conn.move("APPROVED", "Connection request is approved", self.clock() + self.delays.approved)
         return self._single(service, conn, "inbound")
 
     def _reject_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
@@ -424,8 +428,10 @@ def _domain_param(service: str, params: dict[str, Any], side: str) -> dict[str, 
     return dict(params["LocalDomainInfo" if side == "source" else "RemoteDomainInfo"]["AWSDomainInformation"])
 
 
+# The es model's status enums: inbound ends at APPROVED (no PROVISIONING, ACTIVE); outbound has no APPROVED
+# nor REJECTING (an approved request shows as PROVISIONING there until it is ACTIVE).
 _ES_INBOUND = {"PROVISIONING": "APPROVED", "ACTIVE": "APPROVED"}
-_ES_OUTBOUND = {"REJECTING": "REJECTED"}
+_ES_OUTBOUND = {"REJECTING": "REJECTED", "APPROVED": "PROVISIONING"}
 
 
 def _render(service: str, conn: Connection, direction: str) -> dict[str, Any]:

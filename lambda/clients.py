@@ -117,11 +117,12 @@ class BotoApis:
         return self._connection_api("destination")
 
     def _session(self, side: str) -> Any:
-        if side not in self._sessions:
-            self._sessions[side] = (
-                self._assumed_session() if side == "destination" and self._accept_role_arn else boto3.session.Session()
-            )
-        return self._sessions[side]
+        """The Lambda's own session for every side (one per invocation: creating one loads botocore's data),
+        except the destination when a role is assumed to accept."""
+        key = "assumed" if side == "destination" and self._accept_role_arn else "own"
+        if key not in self._sessions:
+            self._sessions[key] = self._assumed_session() if key == "assumed" else boto3.session.Session()
+        return self._sessions[key]
 
     def _assumed_session(self) -> Any:
         request: dict[str, Any] = {

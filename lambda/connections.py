@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from properties import ELASTICSEARCH, AccepterSpec, DomainRef, OutboundSpec
+from properties import ELASTICSEARCH, OPENSEARCH, AccepterSpec, DomainRef, OutboundSpec
 
 logger = logging.getLogger(__name__)
 
@@ -444,25 +444,39 @@ def delete_connection(
     wait_while(deleting, NOT_DELETED, fetch, deadline)
 
 
-def accept_inbound(spec: AccepterSpec, apis: Apis, deadline: Deadline) -> Connection:
-    """Wait for the pending inbound connection from the source, accept it, wait until approved."""
+def accept_inbound(spec: AccepterSpec, apis: Apis, deadline: Deadline, known_id: str | None = None) -> Connection:
+    """Wait for the request from the source, accept it, wait until it is accepted (ACTIVE with the OpenSearch
+    API). The request is `spec.connection_id` when given, else `known_id` (the resource's own, on Update),
+    else the only one from the source; with several, it refuses to guess (the inbound API shows no alias)."""
     api = apis.destination()
+    wanted = spec.connection_id
 
     def pending() -> Connection | None:
         candidates = [
             c for c in api.find_inbound(spec.source, spec.destination) if c.status not in GONE | FAILED_STATES
         ]
-        accepted = [c for c in candidates if c.status in ACCEPTED]
-        waiting = [c for c in candidates if c.status == PENDING_ACCEPTANCE]
-        return next(iter(accepted + waiting), None)
+        if wanted is not None:
+            return next((c for c in candidates if c.connection_id == wanted), None)
+        own = [c for c in candidates if c.connection_id == known_id]
+        if own:
+            return own[0]
+        if len(candidates) > 1:
+            found = ", ".join(f"{c.connection_id} ({c.status})" for c in candidates)
+            raise ConnectionFailed(
+                f"{len(candidates)} requests from {spec.source.domain_name} to {spec.destination.domain_name}: "
+                f"{found}. Set ConnectionId (connection_id) to the one to accept"
+            )
+        return next(iter(candidates), None)
 
     found = pending()
     waited_from = deadline.clock()
     while found is None:
         if deadline.remaining() <= 0:
+            which = f"connection request {wanted}" if wanted else "no connection request"
             raise DeadlineExceeded(
-                f"Timed out after {deadline.seconds:.0f} s: no connection request from "
-                f"{spec.source.domain_name} ({spec.source.owner_id}, {spec.source.region}) arrived"
+                f"Timed out after {deadline.seconds:.0f} s: {which} from "
+                f"{spec.source.domain_name} ({spec.source.owner_id}, {spec.source.region})"
+                + (" is not pending" if wanted else " arrived")
             )
         deadline.sleep(min(poll_interval(deadline.clock() - waited_from), deadline.remaining()))
         found = pending()
@@ -474,7 +488,9 @@ def accept_inbound(spec: AccepterSpec, apis: Apis, deadline: Deadline) -> Connec
             if again is None or again.status not in ACCEPTED:
                 raise ConnectionFailed(f"Accepting {found.connection_id} failed: {_client_error(error)}") from error
             found = again
-    settled = wait_while(found, frozenset({PENDING_ACCEPTANCE, PROVISIONING}), api.get_inbound, deadline)
+    # OpenSearch inbound connections go APPROVED -> PROVISIONING -> ACTIVE; the ES API's end at APPROVED.
+    moving = ACCEPTING if spec.api == OPENSEARCH else frozenset({PENDING_ACCEPTANCE, PROVISIONING})
+    settled = wait_while(found, moving, api.get_inbound, deadline)
     return _check_not_failed(settled, "inbound")
 
 

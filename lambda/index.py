@@ -102,7 +102,9 @@ def _is_accepter(event: dict[str, Any]) -> bool:
 def _accept(event: dict[str, Any], budget: _Budget) -> str:
     accepter = parse_accepter(event.get("ResourceProperties"))
     apis = BotoApis(accepter.api, accepter.source.region, accepter.destination.region, budget.left)
-    accepted = connections.accept_inbound(accepter, apis, budget.deadline(accepter.timeout_seconds))
+    physical_id = str(event.get("PhysicalResourceId", ""))
+    known = physical_id if connections.looks_like_connection_id(physical_id) else None
+    accepted = connections.accept_inbound(accepter, apis, budget.deadline(accepter.timeout_seconds), known)
     return _report(accepted, accepter.alias)
 
 

@@ -28,6 +28,7 @@ _ALIAS = re.compile(r"[a-zA-Z][a-zA-Z0-9\-_]+")
 _ALIAS_MAX = {ELASTICSEARCH: 20, OPENSEARCH: 100}
 _ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::[0-9]{12}:role/[\w+=,.@\-/]{1,512}")
 _EXTERNAL_ID = re.compile(r"[\w+=,.@:/\-]{2,1224}")
+_CONNECTION_ID = re.compile(r"[a-z][a-z0-9\-]{9,255}")  # the opensearch model's ConnectionId shape
 _SHOWN_CHARS = 40
 
 
@@ -134,6 +135,17 @@ def check_external_id(field: str, value: object) -> str:
     return str(value)
 
 
+def check_connection_id(field: str, value: object) -> str:
+    """A connection id: 10-256 characters, a lowercase letter, then a-z, 0-9 or '-'."""
+    _require(
+        isinstance(value, str) and _CONNECTION_ID.fullmatch(value) is not None,
+        field,
+        "must be a connection id: 10-256 characters, a lowercase letter, then a-z, 0-9 or '-'",
+        value,
+    )
+    return str(value)
+
+
 @dataclass(frozen=True)
 class DomainRef:
     """A domain as the API names it: owner account, domain name, region."""
@@ -177,6 +189,7 @@ class AccepterSpec:
     alias: str | None
     timeout_seconds: int
     api: str = ELASTICSEARCH
+    connection_id: str | None = None  #: the one request to accept (required when there could be several)
 
 
 _OUTBOUND_KEYS = {
@@ -191,7 +204,14 @@ _OUTBOUND_KEYS = {
     "AcceptRoleArn",
     "AcceptRoleExternalId",
 }
-_ACCEPTER_KEYS = {"SourceDomainInfo", "DestinationDomainInfo", "ConnectionAlias", "TimeoutSeconds", "Api"}
+_ACCEPTER_KEYS = {
+    "SourceDomainInfo",
+    "DestinationDomainInfo",
+    "ConnectionAlias",
+    "TimeoutSeconds",
+    "Api",
+    "ConnectionId",
+}
 #: CloudFormation's own keys: it puts them in ResourceProperties (and OldResourceProperties) beside ours, as
 #: strings ("Custom resource request objects" in the CloudFormation User Guide; npm @types/aws-lambda,
 #: trigger/cloudformation-custom-resource.d.ts). They are CloudFormation's business, never an error.
@@ -273,6 +293,7 @@ def parse_accepter(properties: object) -> AccepterSpec:
     props = _check_keys(properties, _ACCEPTER_KEYS, {"SourceDomainInfo", "DestinationDomainInfo"})
     api = check_choice("Api", props.get("Api", ELASTICSEARCH), APIS)
     alias = _optional(props, "ConnectionAlias")
+    connection_id = _optional(props, "ConnectionId")
     source, destination = _domain_pair(props)
     return AccepterSpec(
         source=source,
@@ -280,6 +301,7 @@ def parse_accepter(properties: object) -> AccepterSpec:
         alias=None if alias is None else check_alias("ConnectionAlias", alias, api),
         timeout_seconds=check_timeout_seconds("TimeoutSeconds", props.get("TimeoutSeconds", "600")),
         api=api,
+        connection_id=None if connection_id is None else check_connection_id("ConnectionId", connection_id),
     )
 
 

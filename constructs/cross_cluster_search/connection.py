@@ -8,7 +8,13 @@ from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cross_cluster_search._properties import ELASTICSEARCH, OPENSEARCH, check_alias, check_timeout_seconds
+from cross_cluster_search._properties import (
+    ELASTICSEARCH,
+    OPENSEARCH,
+    check_alias,
+    check_connection_id,
+    check_timeout_seconds,
+)
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
 from cross_cluster_search.provider import ConnectionProvider, service_timeout
 
@@ -139,7 +145,6 @@ class OutboundConnection(Construct):
             if domain is not None:
                 self.resource.node.add_dependency(domain)
 
-        self.connection_alias = connection_alias
         self.source = source_info
         self.destination = destination_info
 
@@ -152,6 +157,11 @@ class OutboundConnection(Construct):
     def connection_status(self) -> str:
         """The connection's status when the last Create or Update finished (e.g. ACTIVE)."""
         return self.resource.get_att_string("ConnectionStatus")
+
+    @property
+    def connection_alias(self) -> str:
+        """The connection's alias, as the resource reports it (`Fn::GetAtt ConnectionAlias`)."""
+        return self.resource.get_att_string("ConnectionAlias")
 
 
 class InboundConnectionAccepter(Construct):
@@ -172,6 +182,7 @@ class InboundConnectionAccepter(Construct):
         timeout: Duration = Duration.minutes(10),
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         api: ConnectionApi = ConnectionApi.ELASTICSEARCH,
+        connection_id: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         source_info, source_construct = resolve_domain(source, "source")
@@ -180,6 +191,8 @@ class InboundConnectionAccepter(Construct):
         destination_info.validate("destination")
         if connection_alias is not None and not Token.is_unresolved(connection_alias):
             check_alias("connection_alias", connection_alias, api.value)
+        if connection_id is not None and not Token.is_unresolved(connection_id):
+            check_connection_id("connection_id", connection_id)
         timeout_seconds = _seconds(timeout, "timeout")
         properties: dict[str, object] = {
             "SourceDomainInfo": source_info.as_properties(),
@@ -189,6 +202,8 @@ class InboundConnectionAccepter(Construct):
         }
         if connection_alias is not None:
             properties["ConnectionAlias"] = connection_alias
+        if connection_id is not None:
+            properties["ConnectionId"] = connection_id
         provider = ConnectionProvider.of(self)
         self.resource = CustomResource(
             self,

@@ -64,6 +64,14 @@ def _synthesize(outdir: Path) -> Assembly:
         "Accepter": InboundConnectionAccepter(
             stack, "Accepter", source=OTHER_OWNER, destination=SOURCE, timeout=cdk.Duration.seconds(10)
         ),
+        "OpenSearchAccepter": InboundConnectionAccepter(
+            stack,
+            "OpenSearchAccepter",
+            source=OTHER_OWNER,
+            destination=SOURCE,
+            timeout=cdk.Duration.seconds(10),
+            api=ConnectionApi.OPENSEARCH,
+        ),
     }
     app.synth()
     ids = {name: stack.get_logical_id(c.resource.node.default_child) for name, c in constructs.items()}  # type: ignore[arg-type]

@@ -8,13 +8,13 @@ from ccs_offline.driver import LocalCloudFormation
 from ccs_offline.world import World
 
 
-def _partner_requests_connection(world: World) -> str:
+def _partner_requests_connection(world: World, alias: str = "partner") -> str:
     """The other account creates a connection from its domain to ours, as its own stack would."""
     client = world.emulator.client("es", OTHER_ACCOUNT, "us-east-1")
     created = client.create_outbound_cross_cluster_search_connection(
         SourceDomainInfo={"OwnerId": OTHER_ACCOUNT, "DomainName": "partner-logs", "Region": "us-east-1"},
         DestinationDomainInfo={"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"},
-        ConnectionAlias="partner",
+        ConnectionAlias=alias,
     )
     return str(created["CrossClusterSearchConnectionId"])
 
@@ -93,3 +93,38 @@ def test_an_alias_taken_by_another_destination_fails_with_the_services_message(
     assert first.ok and not clash.ok
     assert "ResourceAlreadyExistsException: Connection alias same already exists" in clash.reason
     assert cfn.delete(assembly.ids["SameRegion"]).ok
+
+
+def test_opensearch_accepter_waits_until_the_connection_is_active(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
+    """The opensearch API's inbound side goes APPROVED -> PROVISIONING -> ACTIVE; APPROVED is not the end."""
+    connection_id = _partner_requests_connection(world)
+    accepted = cfn.create(assembly.ids["OpenSearchAccepter"])
+
+    assert accepted.ok, accepted.reason
+    assert accepted.physical_id == connection_id
+    assert accepted.data["ConnectionStatus"] == "ACTIVE"
+    assert world.store.status_of(connection_id) == "ACTIVE"
+    assert cfn.delete(assembly.ids["OpenSearchAccepter"]).ok
+
+
+def test_accepter_refuses_to_guess_among_several_requests(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
+    first = _partner_requests_connection(world, "first")
+    second = _partner_requests_connection(world, "second")
+    refused = cfn.create(assembly.ids["Accepter"])
+
+    assert not refused.ok
+    assert first in refused.reason and second in refused.reason and "ConnectionId" in refused.reason, refused.reason
+    assert world.store.status_of(first) == world.store.status_of(second) == "PENDING_ACCEPTANCE"
+
+    accepted = cfn.create(assembly.ids["Accepter"], {"ConnectionId": second})
+    assert accepted.ok, accepted.reason
+    assert accepted.physical_id == second
+    assert world.store.status_of(first) == "PENDING_ACCEPTANCE"
+    assert cfn.delete(assembly.ids["Accepter"]).ok
+    world.emulator.client("es", OTHER_ACCOUNT, "us-east-1").delete_outbound_cross_cluster_search_connection(
+        CrossClusterSearchConnectionId=first
+    )

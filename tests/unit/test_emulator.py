@@ -33,7 +33,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def emulator(clock: ManualClock) -> Iterator[Emulator]:
-    store = ConnectionStore(Delays(validating=0.05, provisioning=0.05, deleting=0.05), clock=clock)
+    store = ConnectionStore(Delays(validating=0.05, approved=0.05, provisioning=0.05, deleting=0.05), clock=clock)
     store.add_domain(A, "us-east-1", "source")
     for index in range(3):
         store.add_domain(A, "us-east-1", f"dest-{index}")
@@ -95,6 +95,8 @@ def test_views_are_limited_to_the_callers_domains_and_acceptance_to_the_destinat
         == "ResourceNotFoundException"
     )
     es_b.accept_inbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=connection_id)
+    assert status(es_b, connection_id, "inbound")[0] == "APPROVED"
+    assert status(es_a, connection_id)[0] == "PROVISIONING"  # the es outbound enum has no APPROVED
     clock.sleep(0.1)
     assert status(es_a, connection_id)[0] == "ACTIVE"
     assert status(es_b, connection_id, "inbound")[0] == "APPROVED"
@@ -181,3 +183,24 @@ def test_opensearch_api_sees_the_same_connections(emulator: Emulator) -> None:
     ]
     assert item["ConnectionAlias"] == "shared" and item["ConnectionMode"] == "DIRECT"
     assert [c.service for c in emulator.store.calls] == ["es", "opensearch"]
+
+
+def test_opensearch_inbound_goes_approved_provisioning_active(emulator: Emulator, clock: ManualClock) -> None:
+    es_a = emulator.client("es", A, "us-east-1")
+    os_b = emulator.client("opensearch", B, "us-east-1")
+    connection_id = create(es_a, "partner", "partner", owner=B)
+    clock.sleep(0.1)
+    os_b.accept_inbound_connection(ConnectionId=connection_id)
+
+    def inbound() -> str:
+        [item] = os_b.describe_inbound_connections(Filters=[{"Name": "connection-id", "Values": [connection_id]}])[
+            "Connections"
+        ]
+        return str(item["ConnectionStatus"]["StatusCode"])
+
+    seen = [inbound()]
+    for _ in range(3):
+        clock.sleep(0.05)
+        seen.append(inbound())
+    assert seen[0] == "APPROVED" and seen[-1] == "ACTIVE"
+    assert "PROVISIONING" in seen

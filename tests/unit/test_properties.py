@@ -119,3 +119,10 @@ def test_delete_target_reads_only_what_it_needs() -> None:
     )
     assert (odd.api, odd.region, odd.timeout_seconds) == ("ELASTICSEARCH", "ap-south-2", 780)
     assert parse_delete_target("garbage", "SourceDomainInfo", "eu-north-1").region == "eu-north-1"
+
+
+def test_accepter_connection_id_is_checked() -> None:
+    base = {"SourceDomainInfo": SOURCE, "DestinationDomainInfo": DESTINATION}
+    assert parse_accepter(dict(base, ConnectionId="cc-0123456789")).connection_id == "cc-0123456789"
+    with pytest.raises(InvalidInput, match=r"^ConnectionId must be a connection id"):
+        parse_accepter(dict(base, ConnectionId="CC-1"))
