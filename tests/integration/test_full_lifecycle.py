@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from conftest import ACCOUNT, OTHER_ACCOUNT, Assembly
 
 from ccs_offline.driver import LocalCloudFormation
@@ -128,3 +130,5 @@ def test_accepter_refuses_to_guess_among_several_requests(
     world.emulator.client("es", OTHER_ACCOUNT, "us-east-1").delete_outbound_cross_cluster_search_connection(
         CrossClusterSearchConnectionId=first
     )
+    while world.store.status_of(first) != "DELETED":  # the partner's own cleanup (0.2 s in the emulator)
+        time.sleep(0.05)
