@@ -10,6 +10,7 @@ AssumeRole, for cross-account acceptance through a role.
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
 import re
@@ -452,11 +453,25 @@ def _render(service: str, conn: Connection, direction: str) -> dict[str, Any]:
             "ConnectionStatus": {"StatusCode": conn.status, "Message": conn.message},
             "ConnectionMode": conn.mode,
         }
+        properties: dict[str, Any] = {}
         if direction == "outbound" and conn.skip_unavailable:
-            item["ConnectionProperties"] = {"CrossClusterSearch": {"SkipUnavailable": conn.skip_unavailable}}
+            properties["CrossClusterSearch"] = {"SkipUnavailable": conn.skip_unavailable}
+        # The opensearch model: ConnectionProperties.Endpoint is "the endpoint of the remote domain, applicable
+        # for VPC_ENDPOINT connection mode" (outbound only). When it appears is not documented: the emulator
+        # shows it only once the connection is ACTIVE, the latest it could appear.
+        if direction == "outbound" and conn.mode == "VPC_ENDPOINT" and conn.status == "ACTIVE":
+            properties["Endpoint"] = _vpc_endpoint(conn.destination)
+        if properties:
+            item["ConnectionProperties"] = properties
     if direction == "outbound":
         item["ConnectionAlias"] = conn.alias
     return item
+
+
+def _vpc_endpoint(domain: dict[str, str]) -> str:
+    """A VPC domain's endpoint, shaped as AWS names them (vpc-NAME-ID.REGION.es.amazonaws.com)."""
+    digest = hashlib.sha256(f"{domain['OwnerId']}/{domain['DomainName']}".encode()).hexdigest()[:26]
+    return f"vpc-{domain['DomainName']}-{digest}.{domain['Region']}.es.amazonaws.com"
 
 
 def _filter_table() -> dict[str, dict[str, dict[str, Callable[[Connection], str]]]]:

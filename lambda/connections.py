@@ -64,6 +64,7 @@ class Connection:
     status: str
     message: str = ""
     alias: str | None = None
+    endpoint: str = ""  #: the remote domain's endpoint (OpenSearch API, VPC_ENDPOINT mode)
 
     def describe(self) -> str:
         """A one-line account of the connection for errors and logs."""
@@ -152,6 +153,7 @@ class ConnectionApi:
             status=status.get("StatusCode", ""),
             message=status.get("Message", ""),
             alias=item.get("ConnectionAlias"),
+            endpoint=str(item.get("ConnectionProperties", {}).get("Endpoint", "")),
         )
 
     def _describe(self, direction: str, filters: list[dict[str, Any]]) -> list[Connection]:

@@ -90,6 +90,7 @@ def _report(connection: connections.Connection, alias: str | None) -> str:
             "ConnectionId": connection.connection_id,
             "ConnectionStatus": connection.status,
             "ConnectionAlias": alias or connection.alias or "",
+            "Endpoint": connection.endpoint,
         }
     )
     return connection.connection_id

@@ -159,6 +159,12 @@ class OutboundConnection(Construct):
         return self.resource.get_att_string("ConnectionStatus")
 
     @property
+    def endpoint(self) -> str:
+        """The remote domain's endpoint for `VPC_ENDPOINT` connections once ACTIVE (`Fn::GetAtt Endpoint`);
+        empty otherwise."""
+        return self.resource.get_att_string("Endpoint")
+
+    @property
     def connection_alias(self) -> str:
         """The connection's alias, as the resource reports it (`Fn::GetAtt ConnectionAlias`)."""
         return self.resource.get_att_string("ConnectionAlias")

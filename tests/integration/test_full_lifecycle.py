@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from conftest import ACCOUNT, OTHER_ACCOUNT, Assembly
@@ -132,3 +133,15 @@ def test_accepter_refuses_to_guess_among_several_requests(
     )
     while world.store.status_of(first) != "DELETED":  # the partner's own cleanup (0.2 s in the emulator)
         time.sleep(0.05)
+
+
+def test_vpc_endpoint_connections_report_the_remote_endpoint(assembly: Assembly, cfn: LocalCloudFormation) -> None:
+    logical_id = assembly.ids["OpenSearchApi"]
+    created = cfn.create(logical_id, {"ConnectionMode": "VPC_ENDPOINT"})
+
+    assert created.ok, created.reason
+    assert re.fullmatch(r"vpc-logs-remote-[0-9a-f]+\.eu-west-1\.es\.amazonaws\.com", created.data["Endpoint"])
+    assert cfn.delete(logical_id).ok
+    direct = cfn.create(logical_id)
+    assert direct.ok and direct.data["Endpoint"] == ""
+    assert cfn.delete(logical_id).ok

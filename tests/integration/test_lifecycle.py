@@ -20,6 +20,7 @@ def test_create_with_auto_accept_in_the_same_region_is_active(
         "ConnectionId": created.physical_id,
         "ConnectionStatus": "ACTIVE",
         "ConnectionAlias": "same",
+        "Endpoint": "",
     }
     assert world.store.status_of(created.physical_id) == "ACTIVE"
     deleted = cfn.delete(logical_id)

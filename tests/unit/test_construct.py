@@ -90,11 +90,13 @@ def test_attributes_are_ref_and_getatt() -> None:
     cdk.CfnOutput(stack, "Id", value=connection.connection_id)
     cdk.CfnOutput(stack, "Status", value=connection.connection_status)
     cdk.CfnOutput(stack, "Alias", value=connection.connection_alias)
+    cdk.CfnOutput(stack, "Endpoint", value=connection.endpoint)
     outputs = Template.from_stack(stack).to_json()["Outputs"]
     logical_id = stack.get_logical_id(connection.resource.node.default_child)  # type: ignore[arg-type]
     assert outputs["Id"]["Value"] == {"Ref": logical_id}
     assert outputs["Status"]["Value"] == {"Fn::GetAtt": [logical_id, "ConnectionStatus"]}
     assert outputs["Alias"]["Value"] == {"Fn::GetAtt": [logical_id, "ConnectionAlias"]}
+    assert outputs["Endpoint"]["Value"] == {"Fn::GetAtt": [logical_id, "Endpoint"]}
 
 
 def test_one_provider_function_for_many_connections_with_the_longest_timeout() -> None:

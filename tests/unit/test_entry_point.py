@@ -20,7 +20,12 @@ def test_create_update_delete_through_crhelper(h: Harness) -> None:
     created = h.send(h.event())
     assert created is not None and created["Status"] == "SUCCESS", created
     connection_id = created["PhysicalResourceId"]
-    assert created["Data"] == {"ConnectionId": connection_id, "ConnectionStatus": "ACTIVE", "ConnectionAlias": "logs"}
+    assert created["Data"] == {
+        "ConnectionId": connection_id,
+        "ConnectionStatus": "ACTIVE",
+        "ConnectionAlias": "logs",
+        "Endpoint": "",
+    }
 
     props = valid_properties()
     updated = h.send(
