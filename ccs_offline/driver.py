@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import botocore
 import trustme
 
 from ccs_offline.cloudformation_api import StackResource
@@ -37,6 +39,20 @@ BOOTSTRAP = Path(__file__).with_name("lambda_bootstrap.py")
 MAX_RESPONSE_BYTES = 4096
 MAX_PHYSICAL_ID = 1024
 DOMAIN_TYPES = ("AWS::OpenSearchService::Domain", "AWS::Elasticsearch::Domain")
+
+
+@functools.cache
+def _partitions() -> list[dict[str, Any]]:
+    data = json.loads((Path(botocore.__file__).parent / "data" / "partitions.json").read_text())
+    return list(data["partitions"])
+
+
+def partition_of(region: str) -> tuple[str, str]:
+    """(partition, DNS suffix) of a region, from botocore's data/partitions.json."""
+    for partition in _partitions():
+        if region in partition["regions"] or re.fullmatch(partition["regionRegex"].strip("^$"), region):
+            return str(partition["id"]), str(partition["outputs"]["dnsSuffix"])
+    return "aws", "amazonaws.com"
 
 
 class ProtocolViolation(AssertionError):
@@ -220,8 +236,8 @@ class StackTemplate:
         return {
             "AWS::AccountId": self.account,
             "AWS::Region": self.region,
-            "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::Partition": self.partition[0],
+            "AWS::URLSuffix": self.partition[1],
             "AWS::StackName": self.name,
             "AWS::StackId": self.stack_id,
             "AWS::NoValue": "",
@@ -229,7 +245,14 @@ class StackTemplate:
 
     @property
     def stack_id(self) -> str:
-        return f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{self.name}/{uuid.UUID(int=1)}"
+        return (
+            f"arn:{self.partition[0]}:cloudformation:{self.region}:{self.account}:stack/{self.name}/{uuid.UUID(int=1)}"
+        )
+
+    @property
+    def partition(self) -> tuple[str, str]:
+        """The stack region's partition and DNS suffix (what AWS::Partition and AWS::URLSuffix resolve to)."""
+        return partition_of(self.region)
 
     def resolve(
         self,
@@ -258,16 +281,16 @@ class StackTemplate:
         def get_att(name: str, attribute: str) -> Any:
             if name in domains:
                 domain = domains[name][0]
-                arn = f"arn:aws:es:{self.region}:{self.account}:domain/{domain}"
+                arn = f"arn:{self.partition[0]}:es:{self.region}:{self.account}:domain/{domain}"
                 return {
                     "Arn": arn,
                     "DomainArn": arn,
-                    "DomainEndpoint": f"search-{domain}.{self.region}.es.amazonaws.com",
+                    "DomainEndpoint": f"search-{domain}.{self.region}.es.{self.partition[1]}",
                 }[attribute]
             if name in attributes and attribute in attributes[name]:
                 return attributes[name][attribute]
             if attribute == "Arn":
-                return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+                return f"arn:{self.partition[0]}:lambda:{self.region}:{self.account}:function:{name}"
             raise ValueError(f"Cannot resolve Fn::GetAtt {name}.{attribute}")
 
         def walk(node: Any) -> Any:
@@ -407,7 +430,7 @@ class LambdaInvoker:
             event=event,
             request_id=str(uuid.uuid4()),
             deadline_ms=int((time.time() + seconds) * 1000),
-            function_arn=f"arn:aws:lambda:{region}:{account}:function:{function.logical_id}",
+            function_arn=f"arn:{partition_of(region)[0]}:lambda:{region}:{account}:function:{function.logical_id}",
         )
         with RuntimeApiServer(invocation) as server, tempfile.TemporaryFile() as output:
             env = {

@@ -23,7 +23,19 @@ MAX_TIMEOUT_SECONDS = 780  # leaves room for cleanup inside Lambda's 15 minutes
 
 _DOMAIN_NAME = re.compile(r"[a-z][a-z0-9\-]{2,27}")
 _OWNER_ID = re.compile(r"[0-9]{12}")
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+#: Partition -> the regions it holds, as botocore's data/partitions.json defines them (`regionRegex`);
+#: tests/unit/test_properties.py keeps this table equal to the installed botocore's.
+PARTITION_REGIONS = {
+    "aws": r"(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+",
+    "aws-cn": r"cn\-\w+\-\d+",
+    "aws-eusc": r"eusc\-(de)\-\w+\-\d+",
+    "aws-iso": r"us\-iso\-\w+\-\d+",
+    "aws-iso-b": r"us\-isob\-\w+\-\d+",
+    "aws-iso-e": r"eu\-isoe\-\w+\-\d+",
+    "aws-iso-f": r"us\-isof\-\w+\-\d+",
+    "aws-us-gov": r"us\-gov\-\w+\-\d+",
+}
+_REGION_SHAPE = re.compile(r"[a-z][a-z0-9\-]{4,29}")  # the opensearch model's Region shape: 5-30 characters
 _ALIAS = re.compile(r"[a-zA-Z][a-zA-Z0-9\-_]+")
 _ALIAS_MAX = {ELASTICSEARCH: 20, OPENSEARCH: 100}
 _ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::[0-9]{12}:role/[\w+=,.@\-/]{1,512}")
@@ -74,10 +86,17 @@ def check_owner_id(field: str, value: object) -> str:
     return str(value)
 
 
+def partition_of(region: str) -> str | None:
+    """The partition whose regions include `region` (e.g. 'aws-cn' for 'cn-north-1'), or None."""
+    if _REGION_SHAPE.fullmatch(region) is None:
+        return None
+    return next((p for p, pattern in PARTITION_REGIONS.items() if re.fullmatch(pattern, region, re.ASCII)), None)
+
+
 def check_region(field: str, value: object) -> str:
-    """Regions look like 'us-east-1' or 'us-gov-west-1'."""
+    """A region of any AWS partition: 'us-east-1', 'cn-north-1', 'us-gov-west-1', 'eusc-de-east-1', ..."""
     _require(
-        isinstance(value, str) and len(value) <= 30 and _REGION.fullmatch(value) is not None,
+        isinstance(value, str) and partition_of(value) is not None,
         field,
         "must be an AWS region such as 'us-east-1'",
         value,
@@ -251,6 +270,12 @@ def _domain_pair(props: Mapping[str, Any]) -> tuple[DomainRef, DomainRef]:
     destination = parse_domain("DestinationDomainInfo", props["DestinationDomainInfo"])
     _require(
         destination != source, "DestinationDomainInfo", "must differ from SourceDomainInfo", destination.domain_name
+    )
+    _require(
+        partition_of(destination.region) == partition_of(source.region),
+        "DestinationDomainInfo.Region",
+        f"must be in the source's partition ({partition_of(source.region)})",
+        destination.region,
     )
     return source, destination
 

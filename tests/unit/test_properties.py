@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from properties import InvalidInput, parse_accepter, parse_delete_target, parse_outbound
+from properties import (
+    PARTITION_REGIONS,
+    InvalidInput,
+    check_region,
+    parse_accepter,
+    parse_delete_target,
+    parse_outbound,
+    partition_of,
+)
 
 SOURCE = {"OwnerId": "111111111111", "DomainName": "logs-source", "Region": "us-east-1"}
 DESTINATION = {"OwnerId": "111111111111", "DomainName": "logs-destination", "Region": "eu-west-1"}
@@ -126,3 +134,31 @@ def test_accepter_connection_id_is_checked() -> None:
     assert parse_accepter(dict(base, ConnectionId="cc-0123456789")).connection_id == "cc-0123456789"
     with pytest.raises(InvalidInput, match=r"^ConnectionId must be a connection id"):
         parse_accepter(dict(base, ConnectionId="CC-1"))
+
+
+def _botocore_partitions() -> list[dict[str, Any]]:
+    import json  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    import botocore  # noqa: PLC0415
+
+    data = json.loads((Path(botocore.__file__).parent / "data" / "partitions.json").read_text())
+    return list(data["partitions"])
+
+
+def test_region_table_is_botocores() -> None:
+    assert {p["id"]: p["regionRegex"].strip("^$") for p in _botocore_partitions()} == PARTITION_REGIONS
+
+
+def test_every_region_botocore_knows_is_accepted_in_its_partition() -> None:
+    regions = [(p["id"], r) for p in _botocore_partitions() for r in p["regions"] if not r.endswith("-global")]
+    assert ("aws-eusc", "eusc-de-east-1") in regions
+    for partition, region in regions:
+        assert check_region("Region", region) == region
+        assert partition_of(region) == partition
+
+
+def test_source_and_destination_share_a_partition() -> None:
+    china = {"OwnerId": "111111111111", "DomainName": "logs-china", "Region": "cn-north-1"}
+    with pytest.raises(InvalidInput, match=r"^DestinationDomainInfo.Region must be in the source's partition \(aws\)"):
+        parse_outbound(props(DestinationDomainInfo=china))
