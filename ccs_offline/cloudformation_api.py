@@ -1,24 +1,31 @@
-"""The CloudFormation API calls the handler makes, answered from the local CloudFormation's deployed state.
+"""The CloudFormation API calls the handler makes, answered from the local CloudFormations' deployed state.
 
-Only `ListStackResources` (the handler asks it before a Delete whether another resource of the same stack
-holds the connection). Wire format from botocore's `cloudformation` 2010-05-15 model: the `query` protocol
-(form-encoded POST to `/`, `Action` and `Version` fields) and an XML reply in the model's namespace, wrapped
-in `ListStackResourcesResult` (the operation's `resultWrapper`), list members as `<member>`; required members
-of `StackResourceSummary`: LogicalResourceId, ResourceType, LastUpdatedTimestamp, ResourceStatus. An unknown
-stack is the documented `ValidationError` ("Stack with id X does not exist", HTTP 400). Pages hold at most
-100 summaries (the API reference's page size for this call), so the handler's paging is exercised.
+`ListStackResources` (before a Delete: does another resource of the same stack hold the connection?) and
+`DescribeStackResources` with `PhysicalResourceId` (before adopting: does another stack hold it? Its
+documentation: "the associated resources of the stack that the resource belongs to are returned", deleted
+stacks included for 90 days, and StackName and PhysicalResourceId together are a ValidationError; a physical
+id no stack holds answers ValidationError "Stack for ID does not exist", as reported by users of the API: not
+in the reference, and the handler treats an empty answer the same way).
+
+Wire format from botocore's `cloudformation` 2010-05-15 model: the `query` protocol (form-encoded POST to `/`,
+`Action` and `Version` fields) and an XML reply in the model's namespace, wrapped in the operation's
+`resultWrapper` (`ListStackResourcesResult`, `DescribeStackResourcesResult`), list members as `<member>`, with
+each summary's required members (LogicalResourceId, ResourceType, LastUpdatedTimestamp or Timestamp,
+ResourceStatus). An unknown stack is the documented `ValidationError` ("Stack with id X does not exist",
+HTTP 400). Pages hold at most 100 summaries (the API reference's page size for this call), so the handler's
+paging is exercised.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -36,8 +43,33 @@ class StackResource:
     status: str
 
 
-#: (stack name or id) -> the stack's resources, or None when no such stack exists
-Lookup = Callable[[str], list[StackResource] | None]
+class StackView(Protocol):
+    """One stack as the API shows it."""
+
+    @property
+    def stack_name(self) -> str: ...
+
+    @property
+    def stack_id(self) -> str: ...
+
+    def stack_resources(self) -> list[StackResource]:
+        """Its resources with their current statuses."""
+        ...
+
+
+@dataclass
+class Stacks:
+    """Every stack of the local account and region."""
+
+    members: list[StackView] = field(default_factory=list)
+
+    def named(self, name: str) -> StackView | None:
+        """The stack with this name or id."""
+        return next((s for s in self.members if name in (s.stack_name, s.stack_id)), None)
+
+    def holding(self, physical_id: str) -> StackView | None:
+        """The first stack one of whose resources has this physical id."""
+        return next((s for s in self.members if any(r.physical_id == physical_id for r in s.stack_resources())), None)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -59,14 +91,18 @@ class _Handler(BaseHTTPRequestHandler):
         form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
         action = form.get("Action", [""])[0]
         self.server.calls.append(action)
+        if action == "DescribeStackResources":
+            self._describe_stack_resources(form)
+            return
         if action != "ListStackResources":
             self._error(400, "InvalidAction", f"Action {action} is not supported here")
             return
         stack = form.get("StackName", [""])[0]
-        resources = self.server.lookup(stack)
-        if resources is None:
+        view = self.server.stacks.named(stack)
+        if view is None:
             self._error(400, "ValidationError", f"Stack with id {stack} does not exist")
             return
+        resources = view.stack_resources()
         start = int(form.get("NextToken", ["0"])[0] or 0)
         page = resources[start : start + PAGE_SIZE]
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -89,6 +125,33 @@ class _Handler(BaseHTTPRequestHandler):
             "</ListStackResourcesResponse>",
         )
 
+    def _describe_stack_resources(self, form: dict[str, list[str]]) -> None:
+        name, physical_id = form.get("StackName", [""])[0], form.get("PhysicalResourceId", [""])[0]
+        if bool(name) == bool(physical_id):
+            self._error(400, "ValidationError", "Specify either StackName or PhysicalResourceId, not both")
+            return
+        view = self.server.stacks.named(name) if name else self.server.stacks.holding(physical_id)
+        if view is None:
+            self._error(400, "ValidationError", f"Stack for {physical_id or name} does not exist")
+            return
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        members = "".join(
+            "<member>"
+            f"<StackName>{escape(view.stack_name)}</StackName><StackId>{escape(view.stack_id)}</StackId>"
+            f"<LogicalResourceId>{escape(r.logical_id)}</LogicalResourceId>"
+            + (f"<PhysicalResourceId>{escape(r.physical_id)}</PhysicalResourceId>" if r.physical_id else "")
+            + f"<ResourceType>{escape(r.resource_type)}</ResourceType><Timestamp>{now}</Timestamp>"
+            f"<ResourceStatus>{escape(r.status)}</ResourceStatus></member>"
+            for r in view.stack_resources()[:100]  # "Only the first 100 resources will be returned"
+        )
+        self._reply(
+            200,
+            f'<DescribeStackResourcesResponse xmlns="{NAMESPACE}"><DescribeStackResourcesResult>'
+            f"<StackResources>{members}</StackResources></DescribeStackResourcesResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            "</DescribeStackResourcesResponse>",
+        )
+
     def _error(self, status: int, code: str, message: str) -> None:
         self._reply(
             status,
@@ -100,9 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, lookup: Lookup) -> None:
+    def __init__(self, stacks: Stacks) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.lookup = lookup
+        self.stacks = stacks
         self.calls: list[str] = []
 
 
@@ -122,9 +185,9 @@ class CloudFormationApi:
 
 
 @contextmanager
-def cloudformation_api(lookup: Lookup) -> Iterator[CloudFormationApi]:
-    """Serve ListStackResources from `lookup` until the block ends."""
-    server = _Server(lookup)
+def cloudformation_api(stacks: Stacks) -> Iterator[CloudFormationApi]:
+    """Serve the stacks' resources until the block ends."""
+    server = _Server(stacks)
     thread = threading.Thread(target=server.serve_forever, name="cloudformation-api", daemon=True)
     thread.start()
     try:

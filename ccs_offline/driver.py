@@ -716,10 +716,16 @@ class LocalCloudFormation:
             responses.append(self.delete(logical_id, before[logical_id]))
         return responses
 
-    def list_stack_resources(self, stack_name: str) -> list[StackResource] | None:
-        """The stack's resources as ListStackResources reports them; None for another stack."""
-        if stack_name not in (self.stack.stack_id, self.stack.name):
-            return None
+    @property
+    def stack_name(self) -> str:
+        return self.stack.name
+
+    @property
+    def stack_id(self) -> str:
+        return self.stack.stack_id
+
+    def stack_resources(self) -> list[StackResource]:
+        """The stack's resources as the CloudFormation API reports them (cloudformation_api.StackView)."""
         custom = {d.logical_id: d.resource_type for d in self.stack.custom_resources()}
         with self.lock:
             resources = [

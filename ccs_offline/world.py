@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccs_offline.cloudformation_api import CloudFormationApi, cloudformation_api
+from ccs_offline.cloudformation_api import CloudFormationApi, Stacks, cloudformation_api
 from ccs_offline.driver import LambdaInvoker, LocalCloudFormation, StackTemplate, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Emulator, running
 
@@ -43,14 +43,20 @@ def seed_domains(store: ConnectionStore, stack: StackTemplate) -> list[str]:
 
 @contextmanager
 def offline(
-    stack: StackTemplate, store: ConnectionStore | None = None, coverage_data_file: Path | None = None
+    stack: StackTemplate,
+    store: ConnectionStore | None = None,
+    coverage_data_file: Path | None = None,
+    stacks: Stacks | None = None,
 ) -> Iterator[World]:
-    """Run the emulator and a local CloudFormation whose Lambda acts as the stack's account."""
+    """Run the emulator and a local CloudFormation whose Lambda acts as the stack's account; `stacks` holds
+    the account's other stacks (each `offline` adds its own)."""
     with running(store) as emulator, response_endpoint() as endpoint:
         key, secret = emulator.store.credentials_for(stack.account)
         environment = {**emulator.endpoint_env(), "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
         invoker = LambdaInvoker(endpoint, environment, coverage_data_file=coverage_data_file)
         cloudformation = LocalCloudFormation(stack, invoker)
-        with cloudformation_api(cloudformation.list_stack_resources) as api:
+        stacks = stacks if stacks is not None else Stacks()
+        stacks.members.append(cloudformation)
+        with cloudformation_api(stacks) as api:
             environment["AWS_ENDPOINT_URL_CLOUDFORMATION"] = api.url
             yield World(emulator, cloudformation, api)

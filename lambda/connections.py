@@ -315,9 +315,12 @@ def _check_not_failed(connection: Connection | None, what: str) -> Connection:
     return connection
 
 
-def create_outbound(spec: OutboundSpec, apis: Apis, deadline: Deadline) -> Connection:
-    """Create the connection (or adopt the live one already made for this request), wait for it to
-    settle, accept it if asked. A connection this call created is deleted again when a later step fails.
+def create_outbound(
+    spec: OutboundSpec, apis: Apis, deadline: Deadline, may_adopt: Callable[[Connection], None] | None = None
+) -> Connection:
+    """Create the connection (or adopt the live one already made for this request, after `may_adopt` raised
+    nothing for it), wait for it to settle, accept it if asked. A connection this call created is deleted
+    again when a later step fails.
     """
     source_api = apis.source()
     try:
@@ -328,6 +331,8 @@ def create_outbound(spec: OutboundSpec, apis: Apis, deadline: Deadline) -> Conne
         adopted = _adoptable(source_api, spec) if _code(error) == "ResourceAlreadyExistsException" else None
         if adopted is None:
             raise ConnectionFailed(f"Creating connection '{spec.alias}' failed: {_client_error(error)}") from error
+        if may_adopt is not None:
+            may_adopt(adopted)
         logger.info("Adopting existing %s", adopted.describe())
         connection, created = adopted, False
     try:
@@ -391,7 +396,12 @@ def _discard(connection_id: str, api: ConnectionApi, deadline: Deadline) -> None
 
 
 def update_outbound(
-    connection_id: str, old: OutboundSpec | None, new: OutboundSpec, apis: Apis, deadline: Deadline
+    connection_id: str,
+    old: OutboundSpec | None,
+    new: OutboundSpec,
+    apis: Apis,
+    deadline: Deadline,
+    may_adopt: Callable[[Connection], None] | None = None,
 ) -> Connection:
     """Keep the connection when only options changed; otherwise replace it."""
     source_api = apis.source()
@@ -400,11 +410,11 @@ def update_outbound(
         if current is not None and current.status in LIVE:
             return _settle(current, new, apis, deadline)
         logger.info("Connection %s is gone; creating it again", connection_id)
-        return create_outbound(new, apis, deadline)
+        return create_outbound(new, apis, deadline, may_adopt)
     if old is not None and old.source == new.source and old.alias == new.alias:
         # The alias is unique per source domain: the old connection must go first.
         delete_outbound(connection_id, apis, deadline)
-    return create_outbound(new, apis, deadline)
+    return create_outbound(new, apis, deadline, may_adopt)
 
 
 def looks_like_connection_id(physical_id: str) -> bool:

@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from crhelper import CfnResource
@@ -16,12 +17,13 @@ from crhelper import CfnResource
 import connections
 from clients import SHORTEST_CALL, BotoApis
 from properties import InvalidInput, OutboundSpec, parse_accepter, parse_delete_target, parse_outbound
-from stack import held_elsewhere
+from stack import check_not_held_by_another_stack, held_elsewhere
 
 logger = logging.getLogger(__name__)
 
 OUTBOUND_TYPE = "Custom::OutboundCrossClusterSearchConnection"
 ACCEPTER_TYPE = "Custom::InboundCrossClusterSearchConnectionAccepter"
+RESOURCE_TYPES = (OUTBOUND_TYPE, ACCEPTER_TYPE)
 REQUEST_TYPES = ("Create", "Update", "Delete")
 #: Set on a stand-in event when the request itself was malformed; the create callback reports it.
 _ENVELOPE_PROBLEM = "X-EnvelopeProblem"
@@ -84,6 +86,22 @@ def _outbound_apis(spec: OutboundSpec, budget: _Budget) -> BotoApis:
     )
 
 
+def _cloudformation(event: dict[str, Any], apis: BotoApis) -> Any:
+    """CloudFormation in the stack's own region."""
+    return apis.cloudformation(_stack_region(str(event["StackId"])) or os.environ.get("AWS_REGION", "us-east-1"))
+
+
+def _adoption_guard(event: dict[str, Any], apis: BotoApis) -> Callable[[connections.Connection], None]:
+    """Adopting an existing connection is refused when a resource of another stack holds it."""
+
+    def check(connection: connections.Connection) -> None:
+        check_not_held_by_another_stack(
+            _cloudformation(event, apis), str(event["StackId"]), connection.connection_id, RESOURCE_TYPES
+        )
+
+    return check
+
+
 def _report(connection: connections.Connection, alias: str | None) -> str:
     helper.Data.update(
         {
@@ -119,7 +137,10 @@ def create(event: dict[str, Any], context: Any) -> str:
     if _is_accepter(event):
         return _accept(event, budget)
     spec = parse_outbound(event.get("ResourceProperties"))
-    created = connections.create_outbound(spec, _outbound_apis(spec, budget), budget.deadline(spec.timeout_seconds))
+    apis = _outbound_apis(spec, budget)
+    created = connections.create_outbound(
+        spec, apis, budget.deadline(spec.timeout_seconds), _adoption_guard(event, apis)
+    )
     return _report(created, spec.alias)
 
 
@@ -136,8 +157,9 @@ def update(event: dict[str, Any], context: Any) -> str:
         old: OutboundSpec | None = parse_outbound(event.get("OldResourceProperties"))
     except ValueError:
         old = None
+    apis = _outbound_apis(spec, budget)
     updated = connections.update_outbound(
-        physical_id, old, spec, _outbound_apis(spec, budget), budget.deadline(spec.timeout_seconds)
+        physical_id, old, spec, apis, budget.deadline(spec.timeout_seconds), _adoption_guard(event, apis)
     )
     return _report(updated, spec.alias)
 
@@ -157,13 +179,12 @@ def delete(event: dict[str, Any], context: Any) -> None:
     target = parse_delete_target(event.get("ResourceProperties"), side, own_region)
     budget = _Budget(context)
     apis = BotoApis(target.api, target.region, target.region, budget.left)
-    stack_id = str(event["StackId"])
     holder = held_elsewhere(
-        apis.cloudformation(_stack_region(stack_id) or own_region),
-        stack_id,
+        _cloudformation(event, apis),
+        str(event["StackId"]),
         str(event["LogicalResourceId"]),
         physical_id,
-        (OUTBOUND_TYPE, ACCEPTER_TYPE),
+        RESOURCE_TYPES,
     )
     if holder is not None:
         logger.info("Connection %s is now held by %s of this stack: leaving it", physical_id, holder)

@@ -18,7 +18,7 @@ from typing import Any
 from awslambdaric.lambda_context import LambdaContext
 
 import index  # the handler module, from lambda/ on sys.path (tests/conftest.py)
-from ccs_offline.cloudformation_api import StackResource, cloudformation_api
+from ccs_offline.cloudformation_api import StackResource, Stacks, cloudformation_api
 from ccs_offline.driver import ResponseEndpoint, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
 
@@ -80,6 +80,18 @@ class Harness:
         return response
 
 
+@dataclass
+class _HarnessStack:
+    """The harness's stack: its other resources are whatever a test puts in `holders`."""
+
+    holders: list[StackResource]
+    stack_name: str = "Fuzz"
+    stack_id: str = STACK_ID
+
+    def stack_resources(self) -> list[StackResource]:
+        return list(self.holders)
+
+
 @contextmanager
 def harness() -> Iterator[Harness]:
     store = ConnectionStore(Delays(validating=0.05, provisioning=0.05, deleting=0.05))
@@ -89,7 +101,7 @@ def harness() -> Iterator[Harness]:
     with (
         running(store) as emulator,
         response_endpoint() as endpoint,
-        cloudformation_api(lambda name: list(holders) if name == STACK_ID else None) as cloudformation,
+        cloudformation_api(Stacks([_HarnessStack(holders)])) as cloudformation,
     ):
         key, secret = store.credentials_for(ACCOUNT)
         saved = dict(os.environ)

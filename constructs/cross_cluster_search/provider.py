@@ -109,9 +109,18 @@ class ConnectionProvider(Construct):
             )
         )
         # Before a Delete the handler asks whether another resource of this stack now holds the connection
-        # (a renamed construct); only this stack's resources.
+        # (a renamed construct): only this stack's resources. Before adopting an existing connection it asks
+        # which stack holds it (DescribeStackResources by physical id), which names no stack in advance.
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["cloudformation:ListStackResources"], resources=[Stack.of(self).stack_id])
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["cloudformation:DescribeStackResources"], resources=["*"]))
+        suppress(
+            self.role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5",
+            "DescribeStackResources by physical id finds the stack that holds a connection before it is adopted; "
+            "that stack is not known in advance (read-only)",
+            ["Resource::*"],
         )
         self.function = lambda_.Function(
             self,

@@ -141,12 +141,15 @@ def test_iam_is_exact_least_privilege_per_connection() -> None:
     role_policy = next(
         v for k, v in Template.from_stack(stack).find_resources("AWS::IAM::Policy").items() if "DefaultPolicy" in k
     )
-    log_statement, stack_statement = role_policy["Properties"]["PolicyDocument"]["Statement"]
+    log_statement, stack_statement, holder_statement = role_policy["Properties"]["PolicyDocument"]["Statement"]
     assert log_statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert log_statement["Resource"]["Fn::GetAtt"][1] == "Arn"
     # The ownership check before a Delete reads this stack's resources, and no other stack's.
     assert stack_statement["Action"] == "cloudformation:ListStackResources"
     assert stack_statement["Resource"] == {"Ref": "AWS::StackId"}
+    # Before adopting: which stack holds a connection (unknown in advance, read-only).
+    assert holder_statement["Action"] == "cloudformation:DescribeStackResources"
+    assert holder_statement["Resource"] == "*"
 
 
 def test_no_accept_permission_without_accept_and_assume_role_with_a_role() -> None:

@@ -1,4 +1,5 @@
-"""Renaming or moving a construct keeps its connection: the cleanup Delete of the old logical id leaves it."""
+"""Who holds a connection: a renamed construct keeps it (the old logical id's cleanup Delete leaves it), and a
+second stack declaring the same connection is refused instead of sharing one the first stack will delete."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import pytest
 from conftest import ACCOUNT, SAME_REGION, SOURCE, measured_into
 from constructs import Construct
 
+from ccs_offline.cloudformation_api import Stacks
 from ccs_offline.driver import StackTemplate, load_assembly
 from ccs_offline.emulator import ConnectionStore, Delays
 from ccs_offline.world import offline, seed_domains
 from cross_cluster_search import OutboundConnection
 
 
-def _synthesize(outdir: Path, nested: bool) -> StackTemplate:
+def _synthesize(outdir: Path, nested: bool, name: str = "Renames") -> StackTemplate:
     app = cdk.App(outdir=str(outdir))
-    stack = cdk.Stack(app, "Renames", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    stack = cdk.Stack(app, name, env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
     scope: Construct = Construct(stack, "Search") if nested else stack
     OutboundConnection(
         scope, "Moved" if nested else "Logs", source=SOURCE, destination=SAME_REGION, connection_alias="logs"
@@ -67,10 +69,34 @@ def test_ownership_is_read_from_the_stack_resource_listing(status: str) -> None:
     cfn = LocalCloudFormation(template, LambdaInvoker.__new__(LambdaInvoker))
     cfn.deployed["Conn"] = Deployed("cc-1", {}, {})
     cfn.statuses["Conn"] = status
-    listed = cfn.list_stack_resources(template.stack_id)
-    assert listed is not None
-    assert [(r.logical_id, r.physical_id, r.status) for r in listed] == [
+    assert [(r.logical_id, r.physical_id, r.status) for r in cfn.stack_resources()] == [
         ("Bucket", "S-Bucket", "CREATE_COMPLETE"),
         ("Conn", "cc-1", status),
     ]
-    assert cfn.list_stack_resources("another-stack") is None
+
+
+def test_a_second_stack_cannot_adopt_a_connection_the_first_one_holds(tmp_path: Path) -> None:
+    first = _synthesize(tmp_path / "first", nested=False, name="First")
+    second = _synthesize(tmp_path / "second", nested=False, name="Second")
+    store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2))
+    seed_domains(store, first)
+    stacks = Stacks()
+    with (
+        offline(first, store, measured_into(), stacks) as one,
+        offline(second, store, measured_into(), stacks) as other,
+    ):
+        [created] = one.cloudformation.deploy()
+        assert created.ok, created.reason
+
+        [refused] = other.cloudformation.deploy()
+        assert not refused.ok
+        assert refused.reason == (
+            f"Connection {created.physical_id} belongs to stack First "
+            f"({first.custom_resources()[0].logical_id}): declare each connection in one stack only"
+        )
+        assert "DescribeStackResources" in other.cloudformation_api.calls
+        assert store.status_of(created.physical_id) == "ACTIVE"  # the refused stack's rollback left it alone
+        assert other.cloudformation.deployed == {}
+
+        [deleted] = one.cloudformation.destroy()
+        assert deleted.ok and store.status_of(created.physical_id) == "DELETED"
