@@ -34,11 +34,16 @@ test: setup lint
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error --regions us-east-1 eu-west-1 -- cdk.out/*.template.json
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
 
+# mypy reads the package as the wheel installs it (the handler in lambda/ is its subpackage `_handler`, a
+# mapping mypy cannot follow in an editable install): errors name build/typecheck/cross_cluster_search/...,
+# i.e. constructs/cross_cluster_search/... and, under _handler/, lambda/...
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy --strict constructs/cross_cluster_search ccs_offline app.py
-	cd lambda && ../$(PY) -m mypy --strict --config-file ../pyproject.toml *.py
+	rm -rf build/typecheck
+	$(PY) -m pip install --quiet --no-deps --no-compile --target build/typecheck .
+	cd build/typecheck && ../../$(PY) -m mypy --strict --config-file ../../pyproject.toml -p cross_cluster_search
+	MYPYPATH=build/typecheck $(PY) -m mypy --strict ccs_offline app.py
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
+	rm -rf $(VENV) node_modules cdk.out build dist .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -116,7 +116,7 @@ def naive_function(asset_dir: Path, template: ProviderFunction) -> ProviderFunct
     naive_dir = Path(tempfile.mkdtemp(prefix="naive-asset-"))
     shutil.copytree(asset_dir / "crhelper", naive_dir / "crhelper")
     (naive_dir / "index.py").write_text(NAIVE_HANDLER)
-    return replace(template, asset_dir=naive_dir, logical_id="NaiveHandler")
+    return replace(template, asset_dir=naive_dir, logical_id="NaiveHandler", handler="index.handler")
 
 
 def bench_latency(stack: StackTemplate, service_times: list[float], repeats: int, naive_delete: bool) -> list[str]:
@@ -236,7 +236,10 @@ def bench_cold_start(asset_dir: Path, repeats: int) -> list[str]:
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     for _ in range(repeats):  # side by side, alternating, in the same run
-        for module, directory, sink in (("index", asset_dir, handler_times), ("bare", bare_dir, bare_times)):
+        for module, directory, sink in (
+            ("ccs_handler.index", asset_dir, handler_times),
+            ("bare", bare_dir, bare_times),
+        ):
             env["PYTHONPATH"] = os.pathsep.join([str(directory), str(runtime)])
             out = subprocess.run(
                 [sys.executable, "-S", "-c", probe.format(module=module)],
@@ -252,7 +255,7 @@ def bench_cold_start(asset_dir: Path, repeats: int) -> list[str]:
     return [
         "| import in the Lambda-like process (ms) | median (range) |",
         "|---|---|",
-        f"| handler (`index`: crhelper + the handler modules) | {spread(handler_times)} |",
+        f"| handler (`ccs_handler.index`: crhelper + the handler modules) | {spread(handler_times)} |",
         f"| bare crhelper import + `CfnResource()` | {spread(bare_times)} |",
         f"| difference, per run | {spread(extra)} |",
         "",

@@ -25,13 +25,9 @@ def measured() -> None:
     """Measure the asset's own modules (not its dependencies) until the driver ends the process."""
     import coverage  # noqa: PLC0415 -- importable only when the driver measures
 
-    asset_dir = os.getcwd()
+    handler_package = os.path.join(os.getcwd(), os.environ["_HANDLER"].split(".", 1)[0])
     cov = coverage.Coverage(
-        data_file=os.environ["CCS_COVERAGE_FILE"],
-        data_suffix=True,
-        source=[asset_dir],
-        omit=[os.path.join(asset_dir, "*", "*")],
-        config_file=False,
+        data_file=os.environ["CCS_COVERAGE_FILE"], data_suffix=True, source=[handler_package], config_file=False
     )
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from connections import ConnectionApi, DeadlineExceeded
-from properties import OPENSEARCH
+from .connections import DeadlineExceeded
+from .contract import OPENSEARCH
+from .dialects import ConnectionApi
 
 #: botocore's cap on one backoff pause in standard retry mode (botocore/retries/standard.py).
 MAX_BACKOFF_SECONDS = 20

@@ -1,6 +1,6 @@
-"""Cross-cluster connection lifecycle: plain functions over injected API clients.
-
-Nothing here knows about CloudFormation. `index.py` maps its events onto these functions.
+"""The cross-cluster connection lifecycle: create or adopt, settle, accept, update, delete; plain functions
+over the APIs of each side (dialects.py). Nothing here knows about CloudFormation: index.py maps its events
+onto these functions.
 """
 
 from __future__ import annotations
@@ -9,41 +9,33 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
-from properties import ELASTICSEARCH, OPENSEARCH, AccepterSpec, DomainRef, OutboundSpec
+from .contract import CLEANUP_SECONDS, OPENSEARCH
+from .dialects import (
+    ACCEPTED,
+    ACCEPTING,
+    ACTIVE,
+    DELETED,
+    FAILED_STATES,
+    GONE,
+    LIVE,
+    NOT_DELETED,
+    PENDING_ACCEPTANCE,
+    PROVISIONING,
+    VALIDATING,
+    Connection,
+    ConnectionApi,
+    describe_error,
+    error_code,
+)
+from .properties import AccepterSpec, OutboundSpec
 
 logger = logging.getLogger(__name__)
 
-VALIDATING = "VALIDATING"
-VALIDATION_FAILED = "VALIDATION_FAILED"
-PENDING_ACCEPTANCE = "PENDING_ACCEPTANCE"
-APPROVED = "APPROVED"
-PROVISIONING = "PROVISIONING"
-ACTIVE = "ACTIVE"
-REJECTING = "REJECTING"
-REJECTED = "REJECTED"
-DELETING = "DELETING"
-DELETED = "DELETED"
-
-GONE = frozenset({DELETING, DELETED})
-FAILED_STATES = frozenset({VALIDATION_FAILED, REJECTING, REJECTED})
-#: States in which a connection with the same source, destination and alias is ours to adopt.
-LIVE = frozenset({VALIDATING, PENDING_ACCEPTANCE, APPROVED, PROVISIONING, ACTIVE})
-#: States that still move on their own after an accept.
-ACCEPTING = frozenset({PENDING_ACCEPTANCE, APPROVED, PROVISIONING})
-#: Every state but DELETED: what a delete waits out.
-NOT_DELETED = LIVE | FAILED_STATES | {DELETING}
-#: States that mean the destination owner already said yes.
-ACCEPTED = frozenset({APPROVED, PROVISIONING, ACTIVE})
-
-_NOT_FOUND = "ResourceNotFoundException"
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
-#: Seconds a failed Create may spend deleting what it created (index.py keeps this time in reserve).
-CLEANUP_SECONDS = 60.0
-_MAX_MESSAGE = 160
 
 
 class ConnectionFailed(Exception):
@@ -52,191 +44,6 @@ class ConnectionFailed(Exception):
 
 class DeadlineExceeded(ConnectionFailed):
     """A state did not change before the resource's timeout."""
-
-
-@dataclass(frozen=True)
-class Connection:
-    """One connection as either API describes it."""
-
-    connection_id: str
-    source: DomainRef
-    destination: DomainRef
-    status: str
-    message: str = ""
-    alias: str | None = None
-    endpoint: str = ""  #: the remote domain's endpoint (OpenSearch API, VPC_ENDPOINT mode)
-
-    def describe(self) -> str:
-        """A one-line account of the connection for errors and logs."""
-        detail = f": {self.message[:_MAX_MESSAGE]}" if self.message else ""
-        return f"connection {self.connection_id} is {self.status}{detail}"
-
-
-@dataclass(frozen=True)
-class _Dialect:
-    """Where the two APIs differ: operation names, keys and filter names."""
-
-    operation: str  # format string with {verb} and {direction}
-    id_key: str
-    source_key: str
-    destination_key: str
-    nested_domain: bool
-    list_key: str
-    item_key: str
-    id_filter: str
-    source_filter: str
-    destination_filter: str
-
-
-_DIALECTS = {
-    ELASTICSEARCH: _Dialect(
-        operation="{verb}_{direction}_cross_cluster_search_connection",
-        id_key="CrossClusterSearchConnectionId",
-        source_key="SourceDomainInfo",
-        destination_key="DestinationDomainInfo",
-        nested_domain=False,
-        list_key="CrossClusterSearchConnections",
-        item_key="CrossClusterSearchConnection",
-        id_filter="cross-cluster-search-connection-id",
-        source_filter="source-domain-info",
-        destination_filter="destination-domain-info",
-    ),
-    "OPENSEARCH": _Dialect(
-        operation="{verb}_{direction}_connection",
-        id_key="ConnectionId",
-        source_key="LocalDomainInfo",
-        destination_key="RemoteDomainInfo",
-        nested_domain=True,
-        list_key="Connections",
-        item_key="Connection",
-        id_filter="connection-id",
-        source_filter="local-domain-info",
-        destination_filter="remote-domain-info",
-    ),
-}
-
-
-class ConnectionApi:
-    """The connection operations of one API, on one client (one account and region)."""
-
-    def __init__(
-        self,
-        client: Any = None,
-        api: str = ELASTICSEARCH,
-        create_client: Any = None,
-        pick: Callable[[str], Any] | None = None,
-    ) -> None:
-        """`pick(verb)` gives the client for each call (clients.py picks one whose retries fit the time left);
-        without it, `client` makes every call and `create_client` (default: `client`) the create call."""
-        self._pick = pick or (lambda verb: (create_client or client) if verb == "create" else client)
-        self._dialect = _DIALECTS[api]
-
-    def _call(self, verb: str, direction: str, request: dict[str, Any], plural: bool = False) -> dict[str, Any]:
-        name = self._dialect.operation.format(verb=verb, direction=direction) + ("s" if plural else "")
-        response: dict[str, Any] = getattr(self._pick(verb), name)(**request)
-        return response
-
-    def _domain(self, info: DomainRef) -> dict[str, Any]:
-        return {"AWSDomainInformation": info.as_api()} if self._dialect.nested_domain else info.as_api()
-
-    def _parse(self, item: dict[str, Any]) -> Connection:
-        def domain(key: str) -> DomainRef:
-            raw = item.get(key, {})
-            raw = raw.get("AWSDomainInformation", {}) if self._dialect.nested_domain else raw
-            return DomainRef(raw.get("OwnerId", ""), raw.get("DomainName", ""), raw.get("Region", ""))
-
-        status = item.get("ConnectionStatus", {})
-        return Connection(
-            connection_id=item[self._dialect.id_key],
-            source=domain(self._dialect.source_key),
-            destination=domain(self._dialect.destination_key),
-            status=status.get("StatusCode", ""),
-            message=status.get("Message", ""),
-            alias=item.get("ConnectionAlias"),
-            endpoint=str(item.get("ConnectionProperties", {}).get("Endpoint", "")),
-        )
-
-    def _describe(self, direction: str, filters: list[dict[str, Any]]) -> list[Connection]:
-        found: list[Connection] = []
-        request: dict[str, Any] = {"Filters": filters, "MaxResults": 100}
-        while True:
-            page = self._call("describe", direction, request, plural=True)
-            found.extend(self._parse(item) for item in page.get(self._dialect.list_key, []))
-            if not page.get("NextToken"):
-                return found
-            request["NextToken"] = page["NextToken"]
-
-    def _by_id(self, direction: str, connection_id: str) -> Connection | None:
-        matches = self._describe(direction, [{"Name": self._dialect.id_filter, "Values": [connection_id]}])
-        return matches[0] if matches else None
-
-    def _pair_filters(self, direction: str, source: DomainRef, destination: DomainRef) -> list[dict[str, Any]]:
-        """Filters each API accepts: the caller's own domain by name, the peer in full."""
-        own, peer, peer_filter = (
-            (source, destination, self._dialect.destination_filter)
-            if direction == "outbound"
-            else (destination, source, self._dialect.source_filter)
-        )
-        own_filter = self._dialect.source_filter if direction == "outbound" else self._dialect.destination_filter
-        return [
-            {"Name": f"{own_filter}.domain-name", "Values": [own.domain_name]},
-            {"Name": f"{peer_filter}.domain-name", "Values": [peer.domain_name]},
-            {"Name": f"{peer_filter}.owner-id", "Values": [peer.owner_id]},
-            {"Name": f"{peer_filter}.region", "Values": [peer.region]},
-        ]
-
-    def create_outbound(self, spec: OutboundSpec) -> Connection:
-        """Request a new outbound connection."""
-        request: dict[str, Any] = {
-            self._dialect.source_key: self._domain(spec.source),
-            self._dialect.destination_key: self._domain(spec.destination),
-            "ConnectionAlias": spec.alias,
-        }
-        if spec.connection_mode:
-            request["ConnectionMode"] = spec.connection_mode
-        if spec.skip_unavailable:
-            request["ConnectionProperties"] = {"CrossClusterSearch": {"SkipUnavailable": spec.skip_unavailable}}
-        return self._parse(self._call("create", "outbound", request))
-
-    def get_outbound(self, connection_id: str) -> Connection | None:
-        """The outbound connection with this id, or None."""
-        return self._by_id("outbound", connection_id)
-
-    def find_outbound(self, source: DomainRef, destination: DomainRef) -> list[Connection]:
-        """Outbound connections from source to destination, in any state."""
-        found = self._describe("outbound", self._pair_filters("outbound", source, destination))
-        return [c for c in found if c.source.domain_name == source.domain_name and c.destination == destination]
-
-    def delete_outbound(self, connection_id: str) -> Connection | None:
-        """Delete an outbound connection; None when the service does not know it."""
-        return self._delete("outbound", connection_id)
-
-    def get_inbound(self, connection_id: str) -> Connection | None:
-        """The inbound connection with this id, or None."""
-        return self._by_id("inbound", connection_id)
-
-    def find_inbound(self, source: DomainRef, destination: DomainRef) -> list[Connection]:
-        """Inbound connections from source to destination, in any state."""
-        found = self._describe("inbound", self._pair_filters("inbound", source, destination))
-        return [c for c in found if c.source == source and c.destination.domain_name == destination.domain_name]
-
-    def accept_inbound(self, connection_id: str) -> Connection:
-        """Accept an inbound connection (destination owner, destination region)."""
-        accepted = self._call("accept", "inbound", {self._dialect.id_key: connection_id})
-        return self._parse(accepted[self._dialect.item_key])
-
-    def delete_inbound(self, connection_id: str) -> Connection | None:
-        """Delete an inbound connection; None when the service does not know it."""
-        return self._delete("inbound", connection_id)
-
-    def _delete(self, direction: str, connection_id: str) -> Connection | None:
-        try:
-            deleted = self._call("delete", direction, {self._dialect.id_key: connection_id})
-        except ClientError as error:
-            if _code(error) == _NOT_FOUND:
-                return None
-            raise
-        return self._parse(deleted[self._dialect.item_key])
 
 
 class Apis(Protocol):
@@ -279,6 +86,24 @@ def poll_interval(elapsed: float) -> float:
     return min(20.0, max(1.0, 0.05 * elapsed))
 
 
+T = TypeVar("T")
+
+
+def poll(
+    seen: T, look: Callable[[], T], waiting: Callable[[T], bool], deadline: Deadline, timed_out: Callable[[T], str]
+) -> T:
+    """Starting from what was `seen`, look again every `poll_interval` while `waiting` holds for it;
+    DeadlineExceeded with `timed_out(last seen)` when the deadline comes first."""
+    waited_from = deadline.clock()
+    while waiting(seen):
+        left = deadline.remaining()
+        if left <= 0:
+            raise DeadlineExceeded(f"Timed out after {deadline.seconds:.0f} s: {timed_out(seen)}")
+        deadline.sleep(min(poll_interval(deadline.clock() - waited_from), left))
+        seen = look()
+    return seen
+
+
 def wait_while(
     connection: Connection,
     states: frozenset[str],
@@ -286,17 +111,14 @@ def wait_while(
     deadline: Deadline,
 ) -> Connection | None:
     """Look again until the connection leaves `states`; None when it disappears."""
-    current: Connection | None = connection
-    waited_from = deadline.clock()
-    while current is not None and current.status in states:
-        left = deadline.remaining()
-        if left <= 0:
-            raise DeadlineExceeded(
-                f"Timed out after {deadline.seconds:.0f} s: {current.describe()} (raise TimeoutSeconds to wait longer)"
-            )
-        deadline.sleep(min(poll_interval(deadline.clock() - waited_from), left))
-        current = fetch(current.connection_id)
-    return current
+    start: Connection | None = connection
+    return poll(
+        start,
+        lambda: fetch(connection.connection_id),
+        lambda current: current is not None and current.status in states,
+        deadline,
+        lambda current: f"{(current or connection).describe()} (raise TimeoutSeconds to wait longer)",
+    )
 
 
 def _same_request(connection: Connection, spec: OutboundSpec) -> bool:
@@ -328,9 +150,9 @@ def create_outbound(
         created = True
         logger.info("Created %s", connection.describe())
     except ClientError as error:
-        adopted = _adoptable(source_api, spec) if _code(error) == "ResourceAlreadyExistsException" else None
+        adopted = _adoptable(source_api, spec) if error_code(error) == "ResourceAlreadyExistsException" else None
         if adopted is None:
-            raise ConnectionFailed(f"Creating connection '{spec.alias}' failed: {_client_error(error)}") from error
+            raise ConnectionFailed(f"Creating connection '{spec.alias}' failed: {describe_error(error)}") from error
         if may_adopt is not None:
             may_adopt(adopted)
         logger.info("Adopting existing %s", adopted.describe())
@@ -351,7 +173,7 @@ def _create_through_throttling(api: ConnectionApi, spec: OutboundSpec, deadline:
         try:
             return api.create_outbound(spec)
         except ClientError as error:
-            if _code(error) not in THROTTLING_CODES or deadline.remaining() <= pause:
+            if error_code(error) not in THROTTLING_CODES or deadline.remaining() <= pause:
                 raise
             logger.info("Create throttled; trying again in %.0f s", pause)
             deadline.sleep(pause)
@@ -380,7 +202,7 @@ def _settle(connection: Connection, spec: OutboundSpec, apis: Apis, deadline: De
             # twice) may have accepted it first: a connection that moved on is no failure.
             again = source_api.get_outbound(settled.connection_id)
             if again is None or again.status not in ACCEPTED:
-                raise ConnectionFailed(f"Accepting {settled.connection_id} failed: {_client_error(error)}") from error
+                raise ConnectionFailed(f"Accepting {settled.connection_id} failed: {describe_error(error)}") from error
             logger.info("Accept refused, but %s: carrying on", again.describe())
             settled = again
     active = wait_while(settled, ACCEPTING, source_api.get_outbound, deadline)
@@ -480,25 +302,26 @@ def accept_inbound(spec: AccepterSpec, apis: Apis, deadline: Deadline, known_id:
             )
         return next(iter(candidates), None)
 
-    found = pending()
-    waited_from = deadline.clock()
-    while found is None:
-        if deadline.remaining() <= 0:
-            which = f"connection request {wanted}" if wanted else "no connection request"
-            raise DeadlineExceeded(
-                f"Timed out after {deadline.seconds:.0f} s: {which} from "
-                f"{spec.source.domain_name} ({spec.source.owner_id}, {spec.source.region})"
-                + (" is not pending" if wanted else " arrived")
-            )
-        deadline.sleep(min(poll_interval(deadline.clock() - waited_from), deadline.remaining()))
-        found = pending()
+    source = f"{spec.source.domain_name} ({spec.source.owner_id}, {spec.source.region})"
+    found = poll(
+        pending(),
+        pending,
+        lambda seen: seen is None,
+        deadline,
+        lambda _: (
+            f"connection request {wanted} from {source} is not pending"
+            if wanted
+            else f"no connection request from {source} arrived"
+        ),
+    )
+    assert found is not None
     if found.status == PENDING_ACCEPTANCE:
         try:
             found = api.accept_inbound(found.connection_id)
         except ClientError as error:
             again = api.get_inbound(found.connection_id)  # a duplicate delivery may have accepted it first
             if again is None or again.status not in ACCEPTED:
-                raise ConnectionFailed(f"Accepting {found.connection_id} failed: {_client_error(error)}") from error
+                raise ConnectionFailed(f"Accepting {found.connection_id} failed: {describe_error(error)}") from error
             found = again
     # OpenSearch inbound connections go APPROVED -> PROVISIONING -> ACTIVE; the ES API's end at APPROVED.
     moving = ACCEPTING if spec.api == OPENSEARCH else frozenset({PENDING_ACCEPTANCE, PROVISIONING})
@@ -513,12 +336,3 @@ def delete_inbound(connection_id: str, apis: Apis, deadline: Deadline) -> None:
         return
     api = apis.destination()
     delete_connection(connection_id, api.get_inbound, api.delete_inbound, deadline)
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _client_error(error: ClientError) -> str:
-    details = error.response.get("Error", {})
-    return f"{details.get('Code', 'Error')}: {str(details.get('Message', ''))[:_MAX_MESSAGE]}"

@@ -1,8 +1,8 @@
 """Rules for the connection's inputs, and parsing of the custom resource properties.
 
-CloudFormation passes every property value as a string ("true", "600"). This module has
-no dependencies, so the construct library loads it too and both sides share one set of
-rules and one wording of the errors.
+CloudFormation passes every property value as a string ("true", "600"). This module depends on nothing but
+the contract, so the construct library loads it too and both sides share one set of rules and one wording
+of the errors.
 """
 
 from __future__ import annotations
@@ -12,14 +12,39 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-ELASTICSEARCH = "ELASTICSEARCH"
-OPENSEARCH = "OPENSEARCH"
-APIS = (ELASTICSEARCH, OPENSEARCH)
-CONNECTION_MODES = ("DIRECT", "VPC_ENDPOINT")
-SKIP_UNAVAILABLE = ("ENABLED", "DISABLED")
-ACCEPT_MODES = ("true", "false", "auto")
-MIN_TIMEOUT_SECONDS = 10
-MAX_TIMEOUT_SECONDS = 780  # leaves room for cleanup inside Lambda's 15 minutes
+from .contract import (
+    ACCEPT,
+    ACCEPT_ENCODING,
+    ACCEPTER_KEYS,
+    ALIAS,
+    API,
+    APIS,
+    CONNECTION_ID,
+    CONNECTION_MODES,
+    DEFAULT_ACCEPT,
+    DEFAULT_API,
+    DEFAULT_TIMEOUT_SECONDS,
+    DESTINATION,
+    DOMAIN_NAME,
+    ELASTICSEARCH,
+    EXTERNAL_ID,
+    MAX_TIMEOUT_SECONDS,
+    MIN_TIMEOUT_SECONDS,
+    MODE,
+    OPENSEARCH,
+    OUTBOUND_KEYS,
+    OWNER_ID,
+    REGION,
+    RESERVED_KEYS,
+    ROLE_ARN,
+    SKIP_ENCODING,
+    SKIP_UNAVAILABLE,
+    SOURCE,
+    TIMEOUT,
+)
+
+ACCEPT_MODES = tuple(ACCEPT_ENCODING.values())
+SKIP_VALUES = tuple(SKIP_ENCODING.values())
 
 _DOMAIN_NAME = re.compile(r"[a-z][a-z0-9\-]{2,27}")
 _OWNER_ID = re.compile(r"[0-9]{12}")
@@ -117,7 +142,7 @@ def check_alias(field: str, value: object, api: str = ELASTICSEARCH) -> str:
 
 
 def check_timeout_seconds(field: str, value: object) -> int:
-    """Timeouts are whole seconds within the bounds a Lambda invocation allows."""
+    """Timeouts are whole seconds within the bounds the time budget allows (contract.py)."""
     rule = f"must be a whole number of seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}"
     text = value if isinstance(value, str) else None
     _require(text is not None and text.isascii() and text.isdigit(), field, rule, value)
@@ -175,7 +200,7 @@ class DomainRef:
 
     def as_api(self) -> dict[str, str]:
         """The API's DomainInformation structure."""
-        return {"OwnerId": self.owner_id, "DomainName": self.domain_name, "Region": self.region}
+        return {OWNER_ID: self.owner_id, DOMAIN_NAME: self.domain_name, REGION: self.region}
 
 
 @dataclass(frozen=True)
@@ -187,9 +212,9 @@ class OutboundSpec:
     alias: str
     accept: bool
     timeout_seconds: int
-    api: str = ELASTICSEARCH
+    api: str = DEFAULT_API
     connection_mode: str | None = None
-    skip_unavailable: str | None = None
+    skip_unavailable: str | None = None  #: ENABLED or DISABLED
     accept_role_arn: str | None = None
     accept_external_id: str | None = None
 
@@ -207,37 +232,11 @@ class AccepterSpec:
     destination: DomainRef
     alias: str | None
     timeout_seconds: int
-    api: str = ELASTICSEARCH
+    api: str = DEFAULT_API
     connection_id: str | None = None  #: the one request to accept (required when there could be several)
 
 
-_OUTBOUND_KEYS = {
-    "SourceDomainInfo",
-    "DestinationDomainInfo",
-    "ConnectionAlias",
-    "AcceptConnection",
-    "TimeoutSeconds",
-    "Api",
-    "ConnectionMode",
-    "SkipUnavailable",
-    "AcceptRoleArn",
-    "AcceptRoleExternalId",
-}
-_ACCEPTER_KEYS = {
-    "SourceDomainInfo",
-    "DestinationDomainInfo",
-    "ConnectionAlias",
-    "TimeoutSeconds",
-    "Api",
-    "ConnectionId",
-}
-#: CloudFormation's own keys: it puts them in ResourceProperties (and OldResourceProperties) beside ours, as
-#: strings ("Custom resource request objects" in the CloudFormation User Guide; npm @types/aws-lambda,
-#: trigger/cloudformation-custom-resource.d.ts). They are CloudFormation's business, never an error.
-RESERVED_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
-
-
-def _check_keys(properties: object, allowed: set[str], required: set[str]) -> Mapping[str, Any]:
+def _check_keys(properties: object, allowed: frozenset[str], required: set[str]) -> Mapping[str, Any]:
     _require(isinstance(properties, Mapping), "ResourceProperties", "must be an object", properties)
     assert isinstance(properties, Mapping)
     for key in properties:
@@ -257,23 +256,21 @@ def parse_domain(field: str, value: object) -> DomainRef:
     _require(isinstance(value, Mapping), field, "must be an object with OwnerId, DomainName, Region", value)
     assert isinstance(value, Mapping)
     for key in value:
-        _require(key in ("OwnerId", "DomainName", "Region"), f"{field}.{key}", "is not a supported key", key)
+        _require(key in (OWNER_ID, DOMAIN_NAME, REGION), f"{field}.{key}", "is not a supported key", key)
     return DomainRef(
-        owner_id=check_owner_id(f"{field}.OwnerId", value.get("OwnerId")),
-        domain_name=check_domain_name(f"{field}.DomainName", value.get("DomainName")),
-        region=check_region(f"{field}.Region", value.get("Region")),
+        owner_id=check_owner_id(f"{field}.{OWNER_ID}", value.get(OWNER_ID)),
+        domain_name=check_domain_name(f"{field}.{DOMAIN_NAME}", value.get(DOMAIN_NAME)),
+        region=check_region(f"{field}.{REGION}", value.get(REGION)),
     )
 
 
 def _domain_pair(props: Mapping[str, Any]) -> tuple[DomainRef, DomainRef]:
-    source = parse_domain("SourceDomainInfo", props["SourceDomainInfo"])
-    destination = parse_domain("DestinationDomainInfo", props["DestinationDomainInfo"])
-    _require(
-        destination != source, "DestinationDomainInfo", "must differ from SourceDomainInfo", destination.domain_name
-    )
+    source = parse_domain(SOURCE, props[SOURCE])
+    destination = parse_domain(DESTINATION, props[DESTINATION])
+    _require(destination != source, DESTINATION, f"must differ from {SOURCE}", destination.domain_name)
     _require(
         partition_of(destination.region) == partition_of(source.region),
-        "DestinationDomainInfo.Region",
+        f"{DESTINATION}.{REGION}",
         f"must be in the source's partition ({partition_of(source.region)})",
         destination.region,
     )
@@ -285,48 +282,53 @@ def _optional(properties: Mapping[str, Any], key: str) -> object | None:
     return None if value in (None, "") else value
 
 
+def _timeout(props: Mapping[str, Any]) -> int:
+    return check_timeout_seconds(TIMEOUT, props.get(TIMEOUT, str(DEFAULT_TIMEOUT_SECONDS)))
+
+
 def parse_outbound(properties: object) -> OutboundSpec:
     """Validate an OutboundConnection's properties; raise InvalidInput naming the field."""
-    props = _check_keys(properties, _OUTBOUND_KEYS, {"SourceDomainInfo", "DestinationDomainInfo", "ConnectionAlias"})
-    api = check_choice("Api", props.get("Api", ELASTICSEARCH), APIS)
+    props = _check_keys(properties, OUTBOUND_KEYS, {SOURCE, DESTINATION, ALIAS})
+    api = check_choice(API, props.get(API, DEFAULT_API), APIS)
     source, destination = _domain_pair(props)
-    accept_mode = check_choice("AcceptConnection", props.get("AcceptConnection", "auto"), ACCEPT_MODES)
-    mode = _optional(props, "ConnectionMode")
-    skip = _optional(props, "SkipUnavailable")
-    role = _optional(props, "AcceptRoleArn")
-    external_id = _optional(props, "AcceptRoleExternalId")
+    accept_mode = check_choice(ACCEPT, props.get(ACCEPT, DEFAULT_ACCEPT), ACCEPT_MODES)
+    mode = _optional(props, MODE)
+    skip = _optional(props, SKIP_UNAVAILABLE)
+    role = _optional(props, ROLE_ARN)
+    external_id = _optional(props, EXTERNAL_ID)
     if api == ELASTICSEARCH:
-        for key, value in (("ConnectionMode", mode), ("SkipUnavailable", skip)):
-            _require(value is None, key, "needs Api OPENSEARCH", value)
-    _require(external_id is None or role is not None, "AcceptRoleExternalId", "needs AcceptRoleArn", external_id)
+        for key, value in ((MODE, mode), (SKIP_UNAVAILABLE, skip)):
+            _require(value is None, key, f"needs {API} {OPENSEARCH}", value)
+    _require(external_id is None or role is not None, EXTERNAL_ID, f"needs {ROLE_ARN}", external_id)
     return OutboundSpec(
         source=source,
         destination=destination,
-        alias=check_alias("ConnectionAlias", props["ConnectionAlias"], api),
-        accept=accept_mode == "true" or (accept_mode == "auto" and destination.owner_id == source.owner_id),
-        timeout_seconds=check_timeout_seconds("TimeoutSeconds", props.get("TimeoutSeconds", "600")),
+        alias=check_alias(ALIAS, props[ALIAS], api),
+        accept=accept_mode == ACCEPT_ENCODING[True]
+        or (accept_mode == DEFAULT_ACCEPT and destination.owner_id == source.owner_id),
+        timeout_seconds=_timeout(props),
         api=api,
-        connection_mode=None if mode is None else check_choice("ConnectionMode", mode, CONNECTION_MODES),
-        skip_unavailable=None if skip is None else check_choice("SkipUnavailable", skip, SKIP_UNAVAILABLE),
-        accept_role_arn=None if role is None else check_role_arn("AcceptRoleArn", role),
-        accept_external_id=None if external_id is None else check_external_id("AcceptRoleExternalId", external_id),
+        connection_mode=None if mode is None else check_choice(MODE, mode, CONNECTION_MODES),
+        skip_unavailable=None if skip is None else check_choice(SKIP_UNAVAILABLE, skip, SKIP_VALUES),
+        accept_role_arn=None if role is None else check_role_arn(ROLE_ARN, role),
+        accept_external_id=None if external_id is None else check_external_id(EXTERNAL_ID, external_id),
     )
 
 
 def parse_accepter(properties: object) -> AccepterSpec:
     """Validate an InboundConnectionAccepter's properties; raise InvalidInput naming the field."""
-    props = _check_keys(properties, _ACCEPTER_KEYS, {"SourceDomainInfo", "DestinationDomainInfo"})
-    api = check_choice("Api", props.get("Api", ELASTICSEARCH), APIS)
-    alias = _optional(props, "ConnectionAlias")
-    connection_id = _optional(props, "ConnectionId")
+    props = _check_keys(properties, ACCEPTER_KEYS, {SOURCE, DESTINATION})
+    api = check_choice(API, props.get(API, DEFAULT_API), APIS)
+    alias = _optional(props, ALIAS)
+    connection_id = _optional(props, CONNECTION_ID)
     source, destination = _domain_pair(props)
     return AccepterSpec(
         source=source,
         destination=destination,
-        alias=None if alias is None else check_alias("ConnectionAlias", alias, api),
-        timeout_seconds=check_timeout_seconds("TimeoutSeconds", props.get("TimeoutSeconds", "600")),
+        alias=None if alias is None else check_alias(ALIAS, alias, api),
+        timeout_seconds=_timeout(props),
         api=api,
-        connection_id=None if connection_id is None else check_connection_id("ConnectionId", connection_id),
+        connection_id=None if connection_id is None else check_connection_id(CONNECTION_ID, connection_id),
     )
 
 
@@ -348,11 +350,12 @@ def parse_delete_target(properties: object, side: str, fallback_region: str) -> 
     (SourceDomainInfo for outbound connections, DestinationDomainInfo for the accepter); an unusable region
     falls back to the function's own, an unknown API to Elasticsearch (both APIs reach every connection)."""
     props: Mapping[str, Any] = properties if isinstance(properties, Mapping) else {}
-    api = props.get("Api")
+    api = props.get(API)
     info = props.get(side)
-    region = info.get("Region") if isinstance(info, Mapping) else None
-    timeout = props.get("TimeoutSeconds")
-    seconds = int(timeout) if isinstance(timeout, str) and timeout.isascii() and timeout.isdigit() else 600
+    region = info.get(REGION) if isinstance(info, Mapping) else None
+    timeout = props.get(TIMEOUT)
+    readable = isinstance(timeout, str) and timeout.isascii() and timeout.isdigit()
+    seconds = int(str(timeout)) if readable else DEFAULT_TIMEOUT_SECONDS
     return DeleteTarget(
         api=api if api in APIS else ELASTICSEARCH,
         region=region if isinstance(region, str) and _LOOSE_REGION.fullmatch(region) else fallback_region,

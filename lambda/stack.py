@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from connections import ConnectionFailed
+from .connections import ConnectionFailed
 
 logger = logging.getLogger(__name__)
 

@@ -1,13 +1,8 @@
-"""Shared test setup: fake AWS identity before any import, and the handler folder on the path."""
+"""Shared test setup: fake AWS identity before any import (crhelper builds boto3 clients at import)."""
 
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-HANDLER_DIR = ROOT / "lambda"
 
 # boto3 clients (crhelper builds some at import) need a region; nothing may reach real AWS.
 os.environ.update(
@@ -19,7 +14,3 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_SESSION_TOKEN", None)
-
-# `lambda` is a keyword: its modules are imported by path, as the Lambda runtime does (asset root on sys.path).
-if str(HANDLER_DIR) not in sys.path:
-    sys.path.insert(0, str(HANDLER_DIR))

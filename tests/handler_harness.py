@@ -17,10 +17,10 @@ from typing import Any
 
 from awslambdaric.lambda_context import LambdaContext
 
-import index  # the handler module, from lambda/ on sys.path (tests/conftest.py)
 from ccs_offline.cloudformation_api import StackResource, Stacks, cloudformation_api
 from ccs_offline.driver import ResponseEndpoint, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
+from cross_cluster_search._handler import index
 
 ACCOUNT = "111111111111"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Fuzz/00000000-0000-0000-0000-000000000001"

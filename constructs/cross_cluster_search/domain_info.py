@@ -9,7 +9,8 @@ from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from cross_cluster_search._properties import check_domain_name, check_owner_id, check_region
+from cross_cluster_search._handler.contract import domain_properties
+from cross_cluster_search._handler.properties import check_domain_name, check_owner_id, check_region
 
 #: A domain construct of either service (new or imported).
 AnyDomain = opensearch.IDomain | elasticsearch.IDomain
@@ -17,7 +18,12 @@ AnyDomain = opensearch.IDomain | elasticsearch.IDomain
 
 @dataclass(frozen=True)
 class DomainInfo:
-    """Owner account, domain name and region of a domain; any value may be a token."""
+    """A domain as the connection API names it; any value may be a token (checked by the handler then).
+
+    :param owner_id: the 12-digit account id that owns the domain.
+    :param domain_name: the domain's name (3-28 characters: a lowercase letter, then a-z, 0-9 or '-').
+    :param region: the domain's region, in any AWS partition (e.g. ``eu-west-1``, ``cn-north-1``).
+    """
 
     owner_id: str
     domain_name: str
@@ -60,7 +66,7 @@ class DomainInfo:
 
     def as_properties(self) -> dict[str, str]:
         """The API's DomainInformation structure, as a custom resource property."""
-        return {"OwnerId": self.owner_id, "DomainName": self.domain_name, "Region": self.region}
+        return domain_properties(self.owner_id, self.domain_name, self.region)
 
 
 def resolve_domain(value: DomainInfo | AnyDomain, field: str) -> tuple[DomainInfo, Construct | None]:

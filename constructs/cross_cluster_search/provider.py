@@ -5,26 +5,37 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import cast
 
 import jsii
-from aws_cdk import BundlingOptions, CfnResource, Duration, ILocalBundling, IStableNumberProducer, Lazy, Stack
+from aws_cdk import (
+    Acknowledgment,
+    BundlingOptions,
+    CfnResource,
+    Duration,
+    ILocalBundling,
+    IStableNumberProducer,
+    Lazy,
+    Stack,
+    SymlinkFollowMode,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cross_cluster_search._properties import MAX_TIMEOUT_SECONDS
+from cross_cluster_search._handler import contract
 
-#: The handler's source: the repository's `lambda/` folder (a keyword, so never imported as a package).
-HANDLER_DIR = Path(__file__).resolve().parent.parent.parent / "lambda"
+#: The handler's source: the packaged `cross_cluster_search._handler` (the repository's `lambda/` folder).
+HANDLER_DIR = Path(str(resources.files("cross_cluster_search._handler")))
+#: The handler modules' package name inside the Lambda asset, and the function's handler.
+ASSET_PACKAGE = "ccs_handler"
+HANDLER = f"{ASSET_PACKAGE}.index.handler"
 #: The newest Python runtime (cdk-nag AwsSolutions-L1); its boto3 has both connection APIs.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-#: Seconds the handler keeps back for cleanup and its response (see lambda/index.py), plus slack.
-HANDLER_RESERVE_SECONDS = 90
-#: How long CloudFormation waits beyond the Lambda's own limit before it gives up on a response.
-SERVICE_TIMEOUT_SLACK_SECONDS = 60
 _PROVIDER_ID = "CrossClusterSearchConnectionProvider"
 _PIP_TARGET = [
     "--platform",
@@ -36,9 +47,17 @@ _PIP_TARGET = [
 ]
 
 
+def _copy_handler(output_dir: Path) -> None:
+    package = output_dir / ASSET_PACKAGE
+    package.mkdir(parents=True, exist_ok=True)
+    for source in HANDLER_DIR.glob("*.py"):
+        shutil.copyfile(source, package / source.name)
+
+
 @jsii.implements(ILocalBundling)
 class LocalPipBundling:
-    """Bundles without Docker: pip installs lambda/requirements.txt for the Lambda runtime, then copies the handler."""
+    """Bundles without Docker: pip installs the handler's requirements for the Lambda runtime, then copies the
+    handler modules in as the `ccs_handler` package."""
 
     def try_bundle(self, output_dir: str, *, image: object = None, **_: object) -> bool:  # noqa: ARG002
         """Return True when the asset was bundled here; False lets CDK fall back to Docker."""
@@ -59,8 +78,7 @@ class LocalPipBundling:
         ]
         if subprocess.run(command, check=False).returncode != 0:
             return False
-        for source in HANDLER_DIR.glob("*.py"):
-            shutil.copy2(source, Path(output_dir) / source.name)
+        _copy_handler(Path(output_dir))
         return True
 
 
@@ -69,9 +87,15 @@ def handler_code() -> lambda_.Code:
     return lambda_.Code.from_asset(
         str(HANDLER_DIR),
         exclude=["__pycache__", "*.pyc"],
+        follow_symlinks=SymlinkFollowMode.ALWAYS,
         bundling=BundlingOptions(
             image=RUNTIME.bundling_image,
-            command=["bash", "-c", "pip install -r requirements.txt -t /asset-output && cp *.py /asset-output"],
+            command=[
+                "bash",
+                "-c",
+                f"pip install -r requirements.txt -t /asset-output && mkdir -p /asset-output/{ASSET_PACKAGE} "
+                f"&& cp *.py /asset-output/{ASSET_PACKAGE}/",
+            ],
             local=LocalPipBundling(),
         ),
     )
@@ -85,8 +109,8 @@ class _LongestTimeout:
         self.seconds = 0
 
     def produce(self) -> float:
-        """Lambda timeout in seconds: longest wait plus the handler's reserve, at most 15 minutes."""
-        return min(900, self.seconds + HANDLER_RESERVE_SECONDS)
+        """Lambda timeout in seconds (contract.lambda_timeout_seconds)."""
+        return contract.lambda_timeout_seconds(self.seconds)
 
 
 class ConnectionProvider(Construct):
@@ -115,20 +139,20 @@ class ConnectionProvider(Construct):
             iam.PolicyStatement(actions=["cloudformation:ListStackResources"], resources=[Stack.of(self).stack_id])
         )
         self.role.add_to_policy(iam.PolicyStatement(actions=["cloudformation:DescribeStackResources"], resources=["*"]))
-        suppress(
-            self.role.node.find_child("DefaultPolicy"),
+        acknowledge(
+            cast(Construct, self.role.node.find_child("DefaultPolicy")),
             "AwsSolutions-IAM5",
+            "Resource::*",
             "DescribeStackResources by physical id finds the stack that holds a connection before it is adopted; "
             "that stack is not known in advance (read-only)",
-            ["Resource::*"],
         )
         self.function = lambda_.Function(
             self,
             "Handler",
             runtime=RUNTIME,
-            handler="index.handler",
+            handler=HANDLER,
             code=handler_code(),
-            timeout=Duration.seconds(MAX_TIMEOUT_SECONDS + HANDLER_RESERVE_SECONDS),
+            timeout=Duration.seconds(contract.lambda_timeout_seconds(contract.MAX_TIMEOUT_SECONDS)),
             memory_size=256,
             description="Manages Amazon OpenSearch Service cross-cluster search connections (crhelper)",
             log_group=log_group,
@@ -137,7 +161,7 @@ class ConnectionProvider(Construct):
             # more, after CloudFormation already has its answer or has rolled back. No retries, and no event
             # older than CloudFormation's longest wait for an answer.
             retry_attempts=0,
-            max_event_age=service_timeout(MAX_TIMEOUT_SECONDS),
+            max_event_age=Duration.seconds(contract.service_timeout_seconds(contract.MAX_TIMEOUT_SECONDS)),
         )
         cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         cfn_function.timeout = Lazy.number(self._longest)
@@ -156,12 +180,12 @@ class ConnectionProvider(Construct):
         which CloudFormation keeps until the resource's own Delete has run."""
         self._longest.seconds = max(self._longest.seconds, timeout_seconds)
         policy = iam.Policy(owner, "Policy", statements=statements, roles=[self.role])
-        suppress(
+        acknowledge(
             policy,
             "AwsSolutions-IAM5",
+            "Resource::*",
             "IAM supports no resource-level permissions for describing, "
             "deleting or accepting cross-cluster connections; create is scoped to the source domain",
-            ["Resource::*"],
         )
         resource.node.add_dependency(policy)
         return policy
@@ -172,16 +196,13 @@ class ConnectionProvider(Construct):
         return self.function.function_arn
 
 
-def suppress(construct: Construct, rule: str, reason: str, applies_to: list[str]) -> None:
-    """Record a cdk-nag suppression (its documented metadata format; no dependency on cdk-nag)."""
+def acknowledge(construct: Construct, rule: str, finding: str, reason: str) -> None:
+    """Acknowledge a cdk-nag finding with its reason, in both forms cdk-nag reads: aws-cdk-lib's Validations
+    acknowledgements (cdk-nag 3, finding ids like `AwsSolutions-IAM5[Resource::*]`) and the `cdk_nag`
+    resource metadata (cdk-nag 2). Neither needs cdk-nag installed."""
+    Validations.of(construct).acknowledge(Acknowledgment(id=f"{rule}[{finding}]", reason=reason))
     default_child = construct.node.default_child
-    target = default_child if isinstance(default_child, CfnResource) else None
-    if target is not None:
-        target.add_metadata(
-            "cdk_nag", {"rules_to_suppress": [{"id": rule, "reason": reason, "applies_to": applies_to}]}
+    if isinstance(default_child, CfnResource):
+        default_child.add_metadata(
+            "cdk_nag", {"rules_to_suppress": [{"id": rule, "reason": reason, "applies_to": [finding]}]}
         )
-
-
-def service_timeout(timeout_seconds: int) -> Duration:
-    """How long CloudFormation waits for a response: the handler's longest run plus slack."""
-    return Duration.seconds(timeout_seconds + HANDLER_RESERVE_SECONDS + SERVICE_TIMEOUT_SLACK_SECONDS)

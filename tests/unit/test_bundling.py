@@ -33,7 +33,9 @@ def test_asset_holds_the_handler_and_crhelper_and_nothing_from_the_build(tmp_pat
     assert len(asset_dirs) == 1
     asset = asset_dirs[0]
     names = {p.name for p in asset.iterdir()}
-    assert {"index.py", "connections.py", "properties.py", "clients.py", "crhelper"} <= names
+    assert {"ccs_handler", "crhelper"} <= names
+    handler = {p.name for p in (asset / "ccs_handler").iterdir()}
+    assert {"__init__.py", "index.py", "contract.py", "connections.py", "dialects.py", "properties.py"} <= handler
     assert (asset / "crhelper" / "resource_helper.py").is_file()
     assert not any(name in names for name in ("boto3", "botocore", "__pycache__"))
     size = sum(p.stat().st_size for p in asset.rglob("*") if p.is_file())

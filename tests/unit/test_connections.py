@@ -11,8 +11,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from stubs import CONNECTION_ID, DESTINATION, SOURCE, EsStub, FakeTime, StubApis, es_connection, spec
 
-from connections import (
-    ConnectionApi,
+from cross_cluster_search._handler.connections import (
     ConnectionFailed,
     DeadlineExceeded,
     create_outbound,
@@ -21,7 +20,8 @@ from connections import (
     poll_interval,
     update_outbound,
 )
-from properties import DomainRef
+from cross_cluster_search._handler.dialects import ConnectionApi
+from cross_cluster_search._handler.properties import DomainRef
 
 
 @dataclass

@@ -106,7 +106,7 @@ def test_one_provider_function_for_many_connections_with_the_longest_timeout() -
     template = Template.from_stack(stack)
     function = only(template, "AWS::Lambda::Function")
     assert function["Properties"]["Runtime"] == "python3.14"
-    assert function["Properties"]["Handler"] == "index.handler"
+    assert function["Properties"]["Handler"] == "ccs_handler.index.handler"
     assert function["Properties"]["Timeout"] == 180 + 90
     template.resource_count_is("Custom::OutboundCrossClusterSearchConnection", 3)
     assert len(connection_policies(template)) == 3

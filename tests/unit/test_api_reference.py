@@ -1,0 +1,50 @@
+"""The API reference in the code and the README's props tables say the same thing."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from cross_cluster_search import DomainInfo, InboundConnectionAccepter, OutboundConnection
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def readme_props(heading: str) -> list[str]:
+    """The first column of the table under `heading`, in order."""
+    section = README.split(heading, 1)[1].split("\n\n", 2)[1]
+    return re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+
+
+def keyword_props(cls: type) -> dict[str, inspect.Parameter]:
+    parameters = inspect.signature(cls.__init__).parameters.values()  # type: ignore[misc]
+    return {p.name: p for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+@pytest.mark.parametrize(
+    ("cls", "heading"),
+    [(OutboundConnection, "### Props"), (InboundConnectionAccepter, "### InboundConnectionAccepter props")],
+)
+def test_readme_props_table_lists_the_signature(cls: type, heading: str) -> None:
+    assert readme_props(heading) == list(keyword_props(cls))
+
+
+@pytest.mark.parametrize("cls", [OutboundConnection, InboundConnectionAccepter, DomainInfo])
+def test_every_prop_is_documented_with_its_default(cls: type) -> None:
+    doc = inspect.getdoc(cls) or ""
+    for name, parameter in keyword_props(cls).items():
+        match = re.search(rf":param {name}:(.*?)(?=\n:param |\Z)", doc, flags=re.DOTALL)
+        assert match, f"{cls.__name__}.{name} has no :param: entry"
+        optional = parameter.default is not inspect.Parameter.empty
+        assert (":default:" in match.group(1)) == optional, f"{cls.__name__}.{name}: :default: iff optional"
+
+
+@pytest.mark.parametrize("cls", [OutboundConnection, InboundConnectionAccepter])
+def test_every_attribute_has_a_docstring(cls: type) -> None:
+    attributes = [n for n, v in inspect.getmembers(cls) if isinstance(v, property)]
+    assert {"connection_id", "connection_status", "connection_alias"} <= set(attributes)
+    for name in attributes:
+        assert (getattr(cls, name).__doc__ or "").strip(), f"{cls.__name__}.{name} is undocumented"
