@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup synth deploy-local test lint bench clean
+.PHONY: setup synth deploy-local test lint dist bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt pyproject.toml ccs_offline/lambda-runtime.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -44,6 +44,11 @@ lint: setup
 	$(PY) -m pip install --quiet --no-deps --no-compile --target build/typecheck .
 	cd build/typecheck && ../../$(PY) -m mypy --strict --config-file ../../pyproject.toml -p cross_cluster_search
 	MYPYPATH=build/typecheck $(PY) -m mypy --strict ccs_offline app.py
+
+# The wheel users install (dist/cross_cluster_search-<version>-py3-none-any.whl).
+dist: setup
+	rm -rf dist
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build dist .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -35,7 +35,11 @@ DEMO_DOMAIN_EXCEPTIONS = {
     "rejects unsigned and anonymous ones",
     "AwsSolutions-OS7": "A single-node demo domain cannot use zone awareness; production domains want two or three "
     "zones",
-    "AwsSolutions-OS9": "Slow-log publishing needs a log resource policy custom resource; left out of the minimal demo",
+    **{
+        f"AwsSolutions-OS9[LogExport::{log}]": "Slow-log publishing needs a log resource policy custom resource; "
+        "left out of the minimal demo"
+        for log in ("SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS")
+    },
 }
 SECRET_EXCEPTION = {
     "AwsSolutions-SMG4": "The demo domain's master user secret is generated once; rotating it would also need a "
@@ -44,9 +48,14 @@ SECRET_EXCEPTION = {
 
 
 def nag_exceptions(resource: IConstruct | None, reasons: dict[str, str]) -> None:
-    """Record why a resource deviates from cdk-nag rules, in cdk-nag's metadata format."""
+    """Record why a resource deviates from cdk-nag rules: as aws-cdk-lib's Validations acknowledgements
+    (cdk-nag 3) and in the `cdk_nag` metadata format (cdk-nag 2)."""
     if isinstance(resource, cdk.CfnResource):
-        rules = [{"id": rule, "reason": reason} for rule, reason in reasons.items()]
+        rules = []
+        for finding, reason in reasons.items():  # "Rule" or "Rule[Finding]"
+            cdk.Validations.of(resource).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions::{finding}", reason=reason))
+            rule, _, applies_to = finding.partition("[")
+            rules.append({"id": rule, "reason": reason, **({"applies_to": [applies_to[:-1]]} if applies_to else {})})
         resource.add_metadata("cdk_nag", {"rules_to_suppress": rules})
 
 

@@ -28,13 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from ccs_offline.driver import (  # noqa: E402
-    LocalCloudFormation,
-    ProviderFunction,
-    Response,
-    StackTemplate,
-    load_assembly,
-)
+from ccs_offline.assembly import ProviderFunction, StackTemplate, load_assembly  # noqa: E402
+from ccs_offline.driver import LocalCloudFormation, Response  # noqa: E402
 from ccs_offline.emulator import ConnectionStore, Delays  # noqa: E402
 from ccs_offline.world import offline, seed_domains  # noqa: E402
 

@@ -7,9 +7,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccs_offline.assembly import StackTemplate
 from ccs_offline.cloudformation_api import CloudFormationApi, Stacks, cloudformation_api
-from ccs_offline.driver import LambdaInvoker, LocalCloudFormation, StackTemplate, response_endpoint
+from ccs_offline.driver import LocalCloudFormation
 from ccs_offline.emulator import ConnectionStore, Emulator, running
+from ccs_offline.lambda_service import LambdaInvoker
+from ccs_offline.response_url import response_endpoint
 
 
 @dataclass

@@ -18,8 +18,8 @@ from typing import Any
 from awslambdaric.lambda_context import LambdaContext
 
 from ccs_offline.cloudformation_api import StackResource, Stacks, cloudformation_api
-from ccs_offline.driver import ResponseEndpoint, response_endpoint
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
+from ccs_offline.response_url import ResponseEndpoint, response_endpoint
 from cross_cluster_search._handler import index
 
 ACCOUNT = "111111111111"

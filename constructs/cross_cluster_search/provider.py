@@ -198,9 +198,10 @@ class ConnectionProvider(Construct):
 
 def acknowledge(construct: Construct, rule: str, finding: str, reason: str) -> None:
     """Acknowledge a cdk-nag finding with its reason, in both forms cdk-nag reads: aws-cdk-lib's Validations
-    acknowledgements (cdk-nag 3, finding ids like `AwsSolutions-IAM5[Resource::*]`) and the `cdk_nag`
-    resource metadata (cdk-nag 2). Neither needs cdk-nag installed."""
-    Validations.of(construct).acknowledge(Acknowledgment(id=f"{rule}[{finding}]", reason=reason))
+    acknowledgements (cdk-nag 3, with the id its report asks for: `AwsSolutions::AwsSolutions-IAM5[Resource::*]`)
+    and the `cdk_nag` resource metadata (cdk-nag 2). Neither needs cdk-nag installed."""
+    pack = rule.split("-", 1)[0]
+    Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule}[{finding}]", reason=reason))
     default_child = construct.node.default_child
     if isinstance(default_child, CfnResource):
         default_child.add_metadata(

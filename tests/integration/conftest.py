@@ -10,7 +10,8 @@ import aws_cdk as cdk
 import coverage
 import pytest
 
-from ccs_offline.driver import LocalCloudFormation, StackTemplate, load_assembly
+from ccs_offline.assembly import StackTemplate, load_assembly
+from ccs_offline.driver import LocalCloudFormation
 from ccs_offline.emulator import ConnectionStore, Delays
 from ccs_offline.world import World, offline, seed_domains
 from cross_cluster_search import ConnectionApi, DomainInfo, InboundConnectionAccepter, OutboundConnection

@@ -10,8 +10,8 @@ import pytest
 from conftest import ACCOUNT, SAME_REGION, SOURCE, measured_into
 from constructs import Construct
 
+from ccs_offline.assembly import StackTemplate, load_assembly
 from ccs_offline.cloudformation_api import Stacks
-from ccs_offline.driver import StackTemplate, load_assembly
 from ccs_offline.emulator import ConnectionStore, Delays
 from ccs_offline.world import offline, seed_domains
 from cross_cluster_search import OutboundConnection
@@ -61,7 +61,8 @@ def test_a_renamed_construct_keeps_its_live_connection(tmp_path: Path) -> None:
 @pytest.mark.parametrize("status", ["CREATE_COMPLETE", "UPDATE_COMPLETE"])
 def test_ownership_is_read_from_the_stack_resource_listing(status: str) -> None:
     """The stand-in lists custom resources with their physical ids and statuses, other resources as complete."""
-    from ccs_offline.driver import Deployed, LambdaInvoker, LocalCloudFormation  # noqa: PLC0415
+    from ccs_offline.driver import Deployed, LocalCloudFormation  # noqa: PLC0415
+    from ccs_offline.lambda_service import LambdaInvoker  # noqa: PLC0415
 
     template = StackTemplate(
         "S", {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}, Path("."), ACCOUNT, "us-east-1"

@@ -9,7 +9,7 @@ import aws_cdk as cdk
 import pytest
 from conftest import ACCOUNT, measured_into
 
-from ccs_offline.driver import load_assembly
+from ccs_offline.assembly import load_assembly
 from ccs_offline.emulator import ConnectionStore, Delays
 from ccs_offline.world import offline, seed_domains
 from cross_cluster_search import DomainInfo, OutboundConnection

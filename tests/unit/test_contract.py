@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ccs_offline.driver import cfn_strings
+from ccs_offline.assembly import cfn_strings
 from cross_cluster_search import (
     ConnectionApi,
     ConnectionMode,

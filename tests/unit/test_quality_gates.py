@@ -1,45 +1,137 @@
-"""The sample app passes cdk-nag's AwsSolutions checks and cfn-lint with nothing unexplained."""
+"""cdk-nag 3 (AwsSolutions) finds nothing unexplained, in the sample app and in a user's app with every construct
+and option; cfn-lint finds no errors."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
 
+import cross_cluster_search.provider
 from app import CrossClusterSearchDemo
+from cross_cluster_search import (
+    ConnectionApi,
+    ConnectionMode,
+    DomainInfo,
+    InboundConnectionAccepter,
+    OutboundConnection,
+)
+
+ACCOUNT = "111111111111"
+LOGS = DomainInfo(owner_id=ACCOUNT, domain_name="logs", region="eu-west-1")
 
 
-def demo_app(**context: str) -> tuple[cdk.App, cdk.Stack]:
-    app = cdk.App(context={"aws:cdk:bundling-stacks": [], **context})
-    stack = CrossClusterSearchDemo(app, "Demo")
-    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
-    return app, stack
+def nag_report(app: cdk.App, outdir: Path) -> dict[str, Any]:
+    """Synthesize with cdk-nag 3 as a validation plugin and read its report (synth fails on errors)."""
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    try:
+        app.synth()
+    except RuntimeError as error:
+        assert "ValidationFailed" in str(error), error
+    [report] = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+    return dict(report)
+
+
+def user_app(outdir: Path) -> cdk.App:
+    """A user's stack with both constructs and every option."""
+    app = cdk.App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []})
+    stack = cdk.Stack(app, "UserStack", env=cdk.Environment(account=ACCOUNT, region="eu-west-1"))
+    OutboundConnection(
+        stack,
+        "Full",
+        source=LOGS,
+        destination=DomainInfo(owner_id="222222222222", domain_name="partner", region="eu-central-1"),
+        connection_alias="partner-logs",
+        accept_connection=True,
+        timeout=cdk.Duration.minutes(13),
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        api=ConnectionApi.OPENSEARCH,
+        connection_mode=ConnectionMode.VPC_ENDPOINT,
+        skip_unavailable=True,
+        accept_role_arn="arn:aws:iam::222222222222:role/accept",
+        accept_role_external_id="shared-secret",
+    )
+    OutboundConnection(
+        stack,
+        "Plain",
+        source=LOGS,
+        destination=DomainInfo(owner_id=ACCOUNT, domain_name="archive", region="eu-west-1"),
+        connection_alias="archive",
+    )
+    OutboundConnection(
+        stack,
+        "Pending",
+        source=LOGS,
+        destination=DomainInfo(owner_id="333333333333", domain_name="other", region="eu-west-1"),
+        connection_alias="other",
+        accept_connection=False,
+    )
+    InboundConnectionAccepter(
+        stack,
+        "Accepter",
+        source=DomainInfo(owner_id="444444444444", domain_name="requester", region="eu-west-1"),
+        destination=LOGS,
+        connection_alias="incoming",
+        timeout=cdk.Duration.seconds(30),
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        api=ConnectionApi.OPENSEARCH,
+        connection_id="cc-0123456789",
+    )
+    return app
+
+
+def test_a_users_app_with_every_construct_and_option_has_no_findings(tmp_path: Path) -> None:
+    report = nag_report(user_app(tmp_path), tmp_path)
+    assert report["conclusion"] == "success"
+    assert report["violations"] == []
+    acknowledged = report["suppressedViolations"]
+    assert acknowledged, "the library's wildcard resources are acknowledged, not absent"
+    for finding in acknowledged:
+        assert finding["acknowledgedId"] == "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
+        assert len(finding["reason"]) >= 60, finding["reason"]
+
+
+def test_without_the_acknowledgements_cdk_nag_3_reports_the_wildcards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The control: cdk-nag 3 reads no v2 metadata, so the Validations acknowledgements are what silences it."""
+    monkeypatch.setattr(cross_cluster_search.provider, "Validations", _NoAcknowledgements)  # v2 metadata only
+    report = nag_report(user_app(tmp_path), tmp_path)
+    assert report["conclusion"] == "failure"
+    assert {v["ruleName"] for v in report["violations"]} == {"AwsSolutions-IAM5[Resource::*]"}
+
+
+class _NoAcknowledgements:
+    @staticmethod
+    def of(_: Any) -> Any:
+        return _NoAcknowledgements()
+
+    def acknowledge(self, *_: Any) -> None:
+        """Records nothing."""
 
 
 @pytest.mark.parametrize(
     "context", [{}, {"source_domain": "logs", "destination_domain": "archive", "destination_region": "eu-west-1"}]
 )
-def test_cdk_nag_finds_nothing_unsuppressed(context: dict[str, str]) -> None:
-    app, stack = demo_app(**context)
-    app.synth()
-    annotations = Annotations.from_stack(stack)
-    findings = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*")) + annotations.find_warning(
-        "*", Match.string_like_regexp("AwsSolutions-.*")
-    )
-    assert [f"{f.id}: {f.entry.data}" for f in findings] == []
+def test_the_sample_app_has_no_unacknowledged_findings(tmp_path: Path, context: dict[str, str]) -> None:
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": [], **context})
+    CrossClusterSearchDemo(app, "Demo")
+    report = nag_report(app, tmp_path)
+    assert report["violations"] == [], [v["ruleName"] for v in report["violations"]]
+    assert all(len(s["reason"]) >= 30 for s in report["suppressedViolations"])
 
 
-def test_every_suppression_gives_a_specific_reason() -> None:
-    _, stack = demo_app()
-    template = json.dumps(cdk.assertions.Template.from_stack(stack).to_json())
+def test_every_v2_suppression_gives_a_specific_reason() -> None:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    stack = CrossClusterSearchDemo(app, "Demo")
     reasons = [
         r["reason"]
-        for resource in json.loads(template)["Resources"].values()
+        for resource in cdk.assertions.Template.from_stack(stack).to_json()["Resources"].values()
         for r in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
     ]
     assert reasons and all(len(reason) >= 30 for reason in reasons)

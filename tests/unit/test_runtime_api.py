@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ccs_offline.driver import LambdaInvoker, ProviderFunction, ResponseEndpoint, response_endpoint
+from ccs_offline.assembly import ProviderFunction
+from ccs_offline.lambda_service import LambdaInvoker
+from ccs_offline.response_url import ResponseEndpoint, response_endpoint
 
 HANDLER = """
 import json, os, sys
