@@ -128,14 +128,19 @@ class ConnectionApi:
 
     def __init__(
         self,
-        client: Any = None,
+        client: Client | None = None,
         api: str = ELASTICSEARCH,
-        create_client: Any = None,
-        pick: Callable[[str], Any] | None = None,
+        create_client: Client | None = None,
+        pick: Callable[[str], Client] | None = None,
     ) -> None:
         """`pick(verb)` gives the client for each call (clients.py picks one whose retries fit the time left);
         without it, `client` makes every call and `create_client` (default: `client`) the create call."""
-        self._pick = pick or (lambda verb: (create_client or client) if verb == "create" else client)
+        if pick is None:
+            if client is None:
+                raise ValueError("ConnectionApi needs a client or pick")
+            fixed, creating = client, create_client or client
+            pick = lambda verb: creating if verb == "create" else fixed  # noqa: E731
+        self._pick = pick
         self._dialect = _DIALECTS[api]
 
     def _call(self, verb: str, direction: str, request: dict[str, Any]) -> dict[str, Any]:

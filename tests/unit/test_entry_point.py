@@ -267,3 +267,21 @@ def test_delete_fails_rather_than_guess_when_cloudformation_cannot_say(h: Harnes
         h.event("Delete", valid_properties("unknown-stack"), PhysicalResourceId=created["PhysicalResourceId"])
     )
     assert deleted is not None and deleted["Status"] == "SUCCESS"
+
+
+def test_accepter_delete_leaves_an_inbound_connection_another_accepter_of_the_stack_holds(h: Harness) -> None:
+    outbound = h.send(h.event(properties=dict(valid_properties("renamed-acc"), AcceptConnection="false")))
+    assert outbound is not None
+    accepted = h.send(h.event(properties=ACCEPTER_PROPS, ResourceType=ACCEPTER))
+    assert accepted is not None and accepted["Status"] == "SUCCESS", accepted
+    connection_id = accepted["PhysicalResourceId"]
+    h.holders[:] = [StackResource("MovedAccepter", connection_id, ACCEPTER, "UPDATE_COMPLETE")]
+    try:
+        kept = h.send(h.event("Delete", ACCEPTER_PROPS, ResourceType=ACCEPTER, PhysicalResourceId=connection_id))
+        assert kept is not None and kept["Status"] == "SUCCESS", kept
+        assert h.store.status_of(connection_id) in ("APPROVED", "PROVISIONING", "ACTIVE")
+    finally:
+        h.holders.clear()
+    removed = h.send(h.event("Delete", ACCEPTER_PROPS, ResourceType=ACCEPTER, PhysicalResourceId=connection_id))
+    assert removed is not None and removed["Status"] == "SUCCESS"
+    assert h.store.status_of(connection_id) == "DELETED"
