@@ -24,10 +24,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
+
+from ccs_offline.local_server import LocalServer
 
 NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 PAGE_SIZE = 100
@@ -160,9 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(LocalServer):
     def __init__(self, stacks: Stacks) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.stacks = stacks

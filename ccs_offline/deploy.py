@@ -33,7 +33,10 @@ def main(argv: list[str]) -> int:
         if not resources:
             continue
         store = ConnectionStore(Delays(validating=1.0, provisioning=1.0, deleting=1.0))
-        print(f"Stack {stack.name} (account {stack.account}, region {stack.region}), offline emulator")
+        print(
+            f"Stack {stack.name} (account {stack.account}, region {stack.region}): offline emulator, the bundled "
+            "handler under AWS's Lambda runtime interface client"
+        )
         for line in seed_domains(store, stack):
             print(f"  domain   {line}")
         with offline(stack, store) as world:

@@ -20,13 +20,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
+
+from ccs_offline.local_server import LocalServer
 
 ES = "es"
 OPENSEARCH = "opensearch"
@@ -630,9 +632,7 @@ class _Handler(BaseHTTPRequestHandler):
         ).encode()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(LocalServer):
     def __init__(self, store: ConnectionStore) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.store = store

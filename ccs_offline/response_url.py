@@ -15,10 +15,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import trustme
+
+from ccs_offline.local_server import LocalServer
 
 
 class _ResponseHandler(BaseHTTPRequestHandler):
@@ -37,9 +39,7 @@ class _ResponseHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-class _ResponseServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _ResponseServer(LocalServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _ResponseHandler)
         self.bodies: dict[str, list[tuple[float, bytes]]] = {}

@@ -20,8 +20,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from ccs_offline.local_server import LocalServer
 
 PREFIX = "/2018-06-01/runtime"
 
@@ -106,10 +108,8 @@ def _json_or_text(body: bytes) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {"errorMessage": str(parsed)}
 
 
-class RuntimeApiServer(ThreadingHTTPServer):
+class RuntimeApiServer(LocalServer):
     """Serves one invocation on 127.0.0.1; `address` is what AWS_LAMBDA_RUNTIME_API holds."""
-
-    daemon_threads = True
 
     def __init__(self, invocation: Invocation) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

@@ -1,0 +1,23 @@
+"""The base of every local server here: threaded, daemon threads, and quiet when a client goes away.
+
+The Lambda-like process is ended with SIGTERM once it has answered (as Lambda ends an environment), so its
+kept-alive connections to the local endpoints are reset rather than closed; that is expected, not an error.
+"""
+
+from __future__ import annotations
+
+import sys
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+
+class LocalServer(ThreadingHTTPServer):
+    """A ThreadingHTTPServer on loopback that ignores connections reset by ended clients."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Report errors, except a client that went away."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
