@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # ccs_offline lives in the repository, not in the wheel
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from ccs_offline.assembly import ProviderFunction, StackTemplate, load_assembly  # noqa: E402
