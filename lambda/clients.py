@@ -44,7 +44,8 @@ class CallPolicy:
     def config(self) -> Config:
         """The botocore configuration that enforces the policy."""
         return Config(
-            retries={"mode": "standard", "max_attempts": self.attempts},
+            # total_max_attempts counts every attempt; botocore's max_attempts would count retries only.
+            retries={"mode": "standard", "total_max_attempts": self.attempts},
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             user_agent_extra="cross-cluster-search-construct",
