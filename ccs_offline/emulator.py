@@ -432,7 +432,8 @@ def _domain_param(service: str, params: dict[str, Any], side: str) -> dict[str, 
 
 
 # The es model's status enums: inbound ends at APPROVED (no PROVISIONING, ACTIVE); outbound has no APPROVED
-# nor REJECTING (an approved request shows as PROVISIONING there until it is ACTIVE).
+# nor REJECTING. What the es API shows for them is not documented: the emulator shows an approved request as
+# PROVISIONING (the next state it has) and a rejecting one as REJECTED.
 _ES_INBOUND = {"PROVISIONING": "APPROVED", "ACTIVE": "APPROVED"}
 _ES_OUTBOUND = {"REJECTING": "REJECTED", "APPROVED": "PROVISIONING"}
 
