@@ -165,17 +165,25 @@ def create_outbound(
         raise
 
 
+def _transient(error: ClientError) -> bool:
+    """Throttling or a server-side error: worth another try."""
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return error_code(error) in THROTTLING_CODES or status >= 500
+
+
 def _create_through_throttling(api: ConnectionApi, spec: OutboundSpec, deadline: Deadline) -> Connection:
     """The create call. Its client retries little (a connection limit must fail fast, and botocore counts
-    LimitExceededException as throttling), so a longer throttling storm is waited out here, within the deadline."""
+    LimitExceededException as throttling), so a longer storm of throttling or 5xx errors is waited out here,
+    within the deadline. A create the service carried out before answering 5xx comes back as
+    ResourceAlreadyExistsException, which the caller adopts."""
     pause = 1.0
     while True:
         try:
             return api.create_outbound(spec)
         except ClientError as error:
-            if error_code(error) not in THROTTLING_CODES or deadline.remaining() <= pause:
+            if not _transient(error) or deadline.remaining() <= pause:
                 raise
-            logger.info("Create throttled; trying again in %.0f s", pause)
+            logger.info("Create answered %s; trying again in %.0f s", error_code(error), pause)
             deadline.sleep(pause)
             pause = min(pause * 2, 10.0)
 
