@@ -86,16 +86,15 @@ class BotoApis:
         self._accept_role_arn = accept_role_arn
         self._accept_external_id = accept_external_id
         self._sessions: dict[str, Any] = {}
-        self._clients: dict[tuple[str, str, CallPolicy], Any] = {}
+        self._clients: dict[tuple[str, str, str, CallPolicy], Any] = {}
         self._apis: dict[str, ConnectionApi] = {}
 
     def _client(self, side: str, service: str, create: bool = False) -> Any:
         policy = policy_for(self._time_left(), create)
-        key = (side, service, policy)
+        region = self._regions[side]
+        key = (side, region, service, policy)
         if key not in self._clients:
-            self._clients[key] = self._session(side).client(
-                service, region_name=self._regions[side], config=policy.config()
-            )
+            self._clients[key] = self._session(side).client(service, region_name=region, config=policy.config())
         return self._clients[key]
 
     def _connection_api(self, side: str) -> ConnectionApi:
