@@ -89,9 +89,10 @@ class BotoApis:
         self._clients: dict[tuple[str, str, str, CallPolicy], Any] = {}
         self._apis: dict[str, ConnectionApi] = {}
 
-    def _client(self, side: str, service: str, create: bool = False) -> Any:
+    def _client(self, side: str, service: str, create: bool = False, region: str | None = None) -> Any:
+        """A client of `service` for `side` (in its region unless `region` is given) whose retries fit now."""
         policy = policy_for(self._time_left(), create)
-        region = self._regions[side]
+        region = region or self._regions[side]
         key = (side, region, service, policy)
         if key not in self._clients:
             self._clients[key] = self._session(side).client(service, region_name=region, config=policy.config())
@@ -106,8 +107,7 @@ class BotoApis:
 
     def cloudformation(self, region: str) -> Any:
         """CloudFormation in the stack's region, with the Lambda's own credentials."""
-        self._regions["cloudformation"] = region
-        return self._client("cloudformation", "cloudformation")
+        return self._client("own", "cloudformation", region=region)
 
     def source(self) -> ConnectionApi:
         """The source owner's API in the source region (the Lambda's own credentials)."""
