@@ -14,10 +14,16 @@ each summary's required members (LogicalResourceId, ResourceType, LastUpdatedTim
 ResourceStatus). An unknown stack is the documented `ValidationError` ("Stack with id X does not exist",
 HTTP 400). Pages hold at most 100 summaries (the API reference's page size for this call), so the handler's
 paging is exercised.
+
+The API is regional: a request signed for region R (SigV4 credential scope) sees only the stacks of R, as
+every CloudFormation endpoint serves its own region's stacks (AWS General Reference, "AWS CloudFormation
+endpoints"). DescribeStackResources returns only the first 100 resources of the holding stack (botocore's
+model: "Only the first 100 resources will be returned"). DescribeStacks answers a stack's StackStatus.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -54,6 +60,12 @@ class StackView(Protocol):
     @property
     def stack_id(self) -> str: ...
 
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def stack_status(self) -> str: ...
+
     def stack_resources(self) -> list[StackResource]:
         """Its resources with their current statuses."""
         ...
@@ -65,13 +77,26 @@ class Stacks:
 
     members: list[StackView] = field(default_factory=list)
 
-    def named(self, name: str) -> StackView | None:
-        """The stack with this name or id."""
-        return next((s for s in self.members if name in (s.stack_name, s.stack_id)), None)
+    def named(self, name: str, region: str) -> StackView | None:
+        """The stack of `region` with this name or id."""
+        return next((s for s in self.members if s.region == region and name in (s.stack_name, s.stack_id)), None)
 
-    def holding(self, physical_id: str) -> StackView | None:
-        """The first stack one of whose resources has this physical id."""
-        return next((s for s in self.members if any(r.physical_id == physical_id for r in s.stack_resources())), None)
+    def holding(self, physical_id: str, region: str) -> StackView | None:
+        """The first stack of `region` one of whose resources has this physical id."""
+        return next(
+            (
+                s
+                for s in self.members
+                if s.region == region and any(r.physical_id == physical_id for r in s.stack_resources())
+            ),
+            None,
+        )
+
+
+def signed_region(authorization: str) -> str:
+    """The region of a SigV4 Authorization header's credential scope (Credential=KEY/date/REGION/service/...)."""
+    match = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", authorization)
+    return match.group(1) if match else ""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -92,17 +117,21 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
         action = form.get("Action", [""])[0]
+        region = signed_region(self.headers.get("Authorization", ""))
         self.server.calls.append(action)
         if action == "DescribeStackResources":
-            self._describe_stack_resources(form)
+            self._describe_stack_resources(form, region)
             return
-        if action != "ListStackResources":
+        if action not in ("ListStackResources", "DescribeStacks"):
             self._error(400, "InvalidAction", f"Action {action} is not supported here")
             return
         stack = form.get("StackName", [""])[0]
-        view = self.server.stacks.named(stack)
+        view = self.server.stacks.named(stack, region)
         if view is None:
             self._error(400, "ValidationError", f"Stack with id {stack} does not exist")
+            return
+        if action == "DescribeStacks":
+            self._describe_stacks(view)
             return
         resources = view.stack_resources()
         start = int(form.get("NextToken", ["0"])[0] or 0)
@@ -127,12 +156,25 @@ class _Handler(BaseHTTPRequestHandler):
             "</ListStackResourcesResponse>",
         )
 
-    def _describe_stack_resources(self, form: dict[str, list[str]]) -> None:
+    def _describe_stacks(self, view: StackView) -> None:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        self._reply(
+            200,
+            f'<DescribeStacksResponse xmlns="{NAMESPACE}"><DescribeStacksResult><Stacks><member>'
+            f"<StackId>{escape(view.stack_id)}</StackId><StackName>{escape(view.stack_name)}</StackName>"
+            f"<CreationTime>{now}</CreationTime><StackStatus>{escape(view.stack_status)}</StackStatus>"
+            "</member></Stacks></DescribeStacksResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            "</DescribeStacksResponse>",
+        )
+
+    def _describe_stack_resources(self, form: dict[str, list[str]], region: str) -> None:
         name, physical_id = form.get("StackName", [""])[0], form.get("PhysicalResourceId", [""])[0]
         if bool(name) == bool(physical_id):
             self._error(400, "ValidationError", "Specify either StackName or PhysicalResourceId, not both")
             return
-        view = self.server.stacks.named(name) if name else self.server.stacks.holding(physical_id)
+        stacks = self.server.stacks
+        view = stacks.named(name, region) if name else stacks.holding(physical_id, region)
         if view is None:
             self._error(400, "ValidationError", f"Stack for {physical_id or name} does not exist")
             return

@@ -5,6 +5,22 @@ invokes the provider through the local Lambda service (lambda_service.py), recei
 ResponseURL (response_url.py), checks it as CloudFormation would, and runs the follow-up requests
 CloudFormation sends: the cleanup Delete after a replacement, the rollback Delete after a failed Create, the
 rollback Update after a failed Update; also duplicate deliveries, and stack updates from a new template.
+
+What it models of CloudFormation, and from where (where the sources are unsure it takes the harsher case):
+- The first answer on the ResponseURL is the one CloudFormation acts on, and from then on ListStackResources
+  shows the resource's physical id (also while a duplicate copy of the request is still running).
+- A stack update's cleanup phase deletes the old physical id of a replaced resource and the resources the new
+  template no longer has, unless the resource's UpdateReplacePolicy (replacement) or DeletionPolicy (removal)
+  is Retain (CloudFormation User Guide, "UpdateReplacePolicy attribute", "DeletionPolicy attribute").
+- A cleanup Delete that fails is tried three times in all; then CloudFormation gives up and drops the resource
+  from the stack, whatever it held (the team's checked facts: AWS knowledge-center article on stacks stuck in
+  cleanup; aws-cdk docs/CLOUDFORMATION.md). `dropped` lists what was given up on.
+- When a stack update fails after a resource was replaced (a new physical id), the rollback sends that
+  resource no Update: it restores the old physical id, properties and attributes, and deletes the new id in
+  UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS. Resources updated in place get a rollback Update with old and
+  new properties swapped; resources created by the update are deleted (the team's checked facts).
+- A failed resource Delete leaves the resource in DELETE_FAILED: it still exists, and still holds its id.
+- The stack's status (DescribeStacks) moves through the documented StackStatus values of each operation.
 """
 
 from __future__ import annotations
@@ -68,6 +84,16 @@ class LocalCloudFormation:
     sent: list[dict[str, Any]] = field(default_factory=list)  #: every event delivered, in order
     statuses: dict[str, str] = field(default_factory=dict)  #: logical id -> status, for ListStackResources
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stack_status: str = "REVIEW_IN_PROGRESS"  #: DescribeStacks' StackStatus
+    dropped: list[tuple[str, str]] = field(default_factory=list)  #: (logical id, physical id) given up on
+
+    @property
+    def region(self) -> str:
+        return self.stack.region
+
+    def _policy(self, logical_id: str, attribute: str) -> str:
+        """A resource's DeletionPolicy or UpdateReplacePolicy ("Delete" when not set)."""
+        return str(self.stack.resources.get(logical_id, {}).get(attribute, "Delete"))
 
     def definition(self, logical_id: str) -> CustomResourceDef:
         return next(d for d in self.stack.custom_resources() if d.logical_id == logical_id)
@@ -132,16 +158,41 @@ class LocalCloudFormation:
                 invoked.append(result)
                 self.sent.append(event)
 
-        if overlap:
-            threads = [threading.Thread(target=run) for _ in range(copies)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        else:
-            for _ in range(copies):
-                run()
+        done = threading.Event()
+        watcher = threading.Thread(target=self._record_first_answer, args=(event, done), daemon=True)
+        watcher.start()
+        try:
+            if overlap:
+                threads = [threading.Thread(target=run) for _ in range(copies)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            else:
+                for _ in range(copies):
+                    run()
+        finally:
+            done.set()
+            watcher.join()
         return self._responses(definition, event, started, invoked[-1])
+
+    def _record_first_answer(self, event: dict[str, Any], done: threading.Event) -> None:
+        """As CloudFormation does: once the first answer to a Create arrives, the stack shows its physical id."""
+        if event["RequestType"] != "Create":
+            return
+        while not done.is_set():
+            bodies = self.invoker.endpoint.bodies(event["ResponseURL"])
+            if bodies:
+                answer = json.loads(bodies[0][1])
+                if answer.get("Status") == "SUCCESS":
+                    logical_id = event["LogicalResourceId"]
+                    with self.lock:
+                        self.deployed[logical_id] = Deployed(
+                            answer["PhysicalResourceId"], event["ResourceProperties"], answer.get("Data") or {}
+                        )
+                        self.statuses[logical_id] = "CREATE_COMPLETE"
+                return
+            done.wait(0.05)
 
     def _responses(
         self, definition: CustomResourceDef, event: dict[str, Any], started: float, invoked: Invoked
@@ -217,28 +268,65 @@ class LocalCloudFormation:
             self._status(logical_id, None)
         return response
 
-    def update(self, logical_id: str, overrides: dict[str, Any] | None = None) -> Response:
-        """Update; a new physical id gets the old one deleted, a failure gets a rollback Update."""
+    def _forward_update(self, logical_id: str, overrides: dict[str, Any] | None) -> tuple[Response, Deployed]:
+        """The Update request alone; on SUCCESS the resource holds the answer's id. Returns what it held before."""
         definition = self.definition(logical_id)
         current = self.deployed[logical_id]
         properties = self.properties(definition, overrides)
         self._status(logical_id, "UPDATE_IN_PROGRESS")
         event = self.event("Update", definition, properties, current.physical_id, current.properties)
         response = self.send(definition, event)
-        if not response.ok:
-            self._status(logical_id, "UPDATE_ROLLBACK_IN_PROGRESS")
-            rollback = self.send(
-                definition, self.event("Update", definition, current.properties, current.physical_id, properties)
-            )
-            if rollback.ok:  # the rolled-back resource may have a new id (e.g. recreated after a delete-first)
-                self.deployed[logical_id] = Deployed(rollback.physical_id, current.properties, rollback.data)
+        if response.ok:
+            self.deployed[logical_id] = Deployed(response.physical_id, properties, response.data)
             self._status(logical_id, "UPDATE_COMPLETE")
+        return response, current
+
+    def _rollback_update(self, logical_id: str, failed_properties: dict[str, Any], before: Deployed) -> Response:
+        """The rollback Update after a failed one: old and new properties swapped."""
+        definition = self.definition(logical_id)
+        self._status(logical_id, "UPDATE_IN_PROGRESS")
+        rollback = self.send(
+            definition, self.event("Update", definition, before.properties, before.physical_id, failed_properties)
+        )
+        if rollback.ok:  # the rolled-back resource may have a new id (e.g. recreated after a delete-first)
+            self.deployed[logical_id] = Deployed(rollback.physical_id, before.properties, rollback.data)
+            self._status(logical_id, "UPDATE_COMPLETE")
+        else:
+            self._status(logical_id, "UPDATE_FAILED")
+        return rollback
+
+    def update(self, logical_id: str, overrides: dict[str, Any] | None = None) -> Response:
+        """A stack update of this one resource: a new physical id gets the old one deleted in cleanup (unless
+        UpdateReplacePolicy is Retain), a failure gets a rollback Update."""
+        self.stack_status = "UPDATE_IN_PROGRESS"
+        response, before = self._forward_update(logical_id, overrides)
+        if not response.ok:
+            self.stack_status = "UPDATE_ROLLBACK_IN_PROGRESS"
+            failed_properties = self.properties(self.definition(logical_id), overrides)
+            rollback = self._rollback_update(logical_id, failed_properties, before)
+            self.stack_status = "UPDATE_ROLLBACK_COMPLETE" if rollback.ok else "UPDATE_ROLLBACK_FAILED"
             return response
-        self.deployed[logical_id] = Deployed(response.physical_id, properties, response.data)
-        self._status(logical_id, "UPDATE_COMPLETE")
-        if response.physical_id != current.physical_id:
-            self.send(definition, self.event("Delete", definition, current.properties, current.physical_id))
+        self.stack_status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+        if response.physical_id != before.physical_id:
+            self._cleanup_delete(logical_id, before, replaced=True)
+        self.stack_status = "UPDATE_COMPLETE"
         return response
+
+    def _cleanup_delete(
+        self, logical_id: str, held: Deployed, replaced: bool, definition: CustomResourceDef | None = None
+    ) -> list[Response]:
+        """The cleanup phase's Delete of an id the stack no longer needs: skipped under a Retain policy, tried
+        three times in all, then given up on (`dropped`). Every answer, in order."""
+        if self._policy(logical_id, "UpdateReplacePolicy" if replaced else "DeletionPolicy") == "Retain":
+            return []
+        definition = definition or self.definition(logical_id)
+        answers = []
+        for _ in range(3):
+            answers.append(self.send(definition, self.event("Delete", definition, held.properties, held.physical_id)))
+            if answers[-1].ok:
+                return answers
+        self.dropped.append((logical_id, held.physical_id))
+        return answers
 
     def delete(self, logical_id: str, definition: CustomResourceDef | None = None) -> Response:
         """Delete a deployed resource (`definition`: from the template it was deployed with)."""
@@ -253,25 +341,81 @@ class LocalCloudFormation:
             self._status(logical_id, "DELETE_FAILED")
         return response
 
-    def apply(self, template: StackTemplate) -> list[Response]:
-        """Deploy a new version of the stack's template: Create what is new, Update what changed, then, in
-        the cleanup phase, Delete what the new template no longer has (e.g. a renamed construct's old
-        logical id), as a stack update does."""
-        before = {d.logical_id: d for d in self.stack.custom_resources()}
+    def apply(self, template: StackTemplate, fail_after: bool = False) -> list[Response]:
+        """Deploy a new version of the stack's template: Create what is new, Update what changed; then, in the
+        cleanup phase, Delete the old ids of replaced resources and what the new template no longer has (e.g. a
+        renamed construct's old logical id), each unless its policy retains it. `fail_after`: another
+        resource of the stack fails after these, so the whole update rolls back. Every answer, in order."""
+        previous = self.stack
+        before = {d.logical_id: d for d in previous.custom_resources()}
         self.stack = template
-        responses = []
+        self.stack_status = "UPDATE_IN_PROGRESS"
+        responses: list[Response] = []
+        created: list[CustomResourceDef] = []
+        changed: list[tuple[str, Deployed, dict[str, Any]]] = []  #: logical id, what it held, new properties
+        failed = fail_after
         for definition in template.custom_resources():
             logical_id = definition.logical_id
             if logical_id not in self.deployed:
-                responses.append(self.create(logical_id))
+                response = self.create(logical_id)
+                if response.ok:
+                    created.append(definition)
             elif self.properties(definition) != self.deployed[logical_id].properties:
-                responses.append(self.update(logical_id))
-            if not responses or responses[-1].ok:
+                new_properties = self.properties(definition)
+                response, held = self._forward_update(logical_id, None)
+                changed.append((logical_id, held, new_properties))
+            else:
                 continue
-            return responses
+            responses.append(response)
+            if not response.ok:
+                failed = True
+                break
+        if failed:
+            return responses + self._roll_back(previous, created, changed)
+        self.stack_status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+        for logical_id, held, _ in changed:
+            if self.deployed[logical_id].physical_id != held.physical_id:
+                responses += self._cleanup_delete(logical_id, held, replaced=True)
         kept = {d.logical_id for d in template.custom_resources()}
         for logical_id in reversed([k for k in before if k in self.deployed and k not in kept]):
-            responses.append(self.delete(logical_id, before[logical_id]))
+            self._status(logical_id, "DELETE_IN_PROGRESS")
+            held = self.deployed.pop(logical_id)
+            self.stack = previous  # its DeletionPolicy is in the template it was deployed with
+            responses += self._cleanup_delete(logical_id, held, replaced=False, definition=before[logical_id])
+            self.stack = template
+            self._status(logical_id, None)
+        self.stack_status = "UPDATE_COMPLETE"
+        return responses
+
+    def _roll_back(
+        self,
+        previous: StackTemplate,
+        created: list[CustomResourceDef],
+        changed: list[tuple[str, Deployed, dict[str, Any]]],
+    ) -> list[Response]:
+        """Roll a failed stack update back: replaced resources get their old id back (no request) and their
+        new id deleted in cleanup; resources updated in place get a rollback Update; new ones are deleted."""
+        self.stack_status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        responses: list[Response] = []
+        replaced: list[tuple[str, Deployed, CustomResourceDef]] = []
+        for logical_id, held, new_properties in reversed(changed):
+            current = self.deployed[logical_id]
+            if current.physical_id != held.physical_id and current.properties == new_properties:
+                replaced.append((logical_id, current, self.definition(logical_id)))
+                self.deployed[logical_id] = held  # restored as it was: CloudFormation sends it nothing
+                self._status(logical_id, "UPDATE_COMPLETE")
+            else:
+                responses.append(self._rollback_update(logical_id, new_properties, held))
+        self.stack_status = "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"
+        for logical_id, new, definition in replaced:
+            responses += self._cleanup_delete(logical_id, new, replaced=True, definition=definition)
+        for definition in reversed(created):
+            self._status(definition.logical_id, "DELETE_IN_PROGRESS")
+            held = self.deployed.pop(definition.logical_id)
+            responses += self._cleanup_delete(definition.logical_id, held, replaced=False, definition=definition)
+            self._status(definition.logical_id, None)
+        self.stack = previous
+        self.stack_status = "UPDATE_ROLLBACK_COMPLETE"
         return responses
 
     @property
@@ -305,17 +449,28 @@ class LocalCloudFormation:
     def deploy(self) -> list[Response]:
         """Create every custom resource in dependency order; stop at the first failure."""
         responses = []
+        self.stack_status = "CREATE_IN_PROGRESS"
         for definition in self.stack.custom_resources():
             response = self.create(definition.logical_id)
             responses.append(response)
             if not response.ok:
+                self.stack_status = "CREATE_FAILED"
                 break
+        else:
+            self.stack_status = "CREATE_COMPLETE"
         return responses
 
     def destroy(self) -> list[Response]:
         """Delete every deployed custom resource in reverse dependency order."""
         order = [d.logical_id for d in self.stack.custom_resources() if d.logical_id in self.deployed]
-        return [self.delete(logical_id) for logical_id in reversed(order)]
+        self.stack_status = "DELETE_IN_PROGRESS"
+        responses = [
+            self.delete(logical_id)
+            for logical_id in reversed(order)
+            if self._policy(logical_id, "DeletionPolicy") != "Retain"
+        ]
+        self.stack_status = "DELETE_COMPLETE" if all(r.ok for r in responses) else "DELETE_FAILED"
+        return responses
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs, resolved against the deployed resources."""

@@ -121,11 +121,20 @@ def wait_while(
     )
 
 
-def _same_request(connection: Connection, spec: OutboundSpec) -> bool:
+def matches(connection: Connection, spec: OutboundSpec) -> bool:
+    """Whether the connection is what the spec asks for: same source, destination and alias, and the options
+    the spec sets (an option the spec leaves to the service, or one the API does not show, matches any)."""
     return (
         connection.alias == spec.alias
         and connection.destination == spec.destination
         and connection.source.domain_name == spec.source.domain_name
+        and all(
+            wanted is None or shown is None or wanted == shown
+            for wanted, shown in (
+                (spec.connection_mode, connection.mode),
+                (spec.skip_unavailable, connection.skip_unavailable),
+            )
+        )
     )
 
 
@@ -192,7 +201,7 @@ def _adoptable(api: ConnectionApi, spec: OutboundSpec) -> Connection | None:
     """The live connection with this request's source, destination and alias (a re-delivered Create's,
     or one made by hand), if that is what holds the alias."""
     existing = api.find_outbound(spec.source, spec.destination)
-    return next((c for c in existing if _same_request(c, spec) and c.status in LIVE), None)
+    return next((c for c in existing if matches(c, spec) and c.status in LIVE), None)
 
 
 def _settle(connection: Connection, spec: OutboundSpec, apis: Apis, deadline: Deadline) -> Connection:
@@ -227,24 +236,40 @@ def _discard(connection_id: str, api: ConnectionApi, deadline: Deadline) -> None
 
 def update_outbound(
     connection_id: str,
-    old: OutboundSpec | None,
     new: OutboundSpec,
     apis: Apis,
     deadline: Deadline,
     may_adopt: Callable[[Connection], None] | None = None,
 ) -> Connection:
-    """Keep the connection when only options changed; otherwise replace it."""
+    """Compare the connection behind the physical id with what the new properties ask for, not with the old
+    properties (a rollback Update's old properties are the ones that failed): keep it when it matches,
+    otherwise replace it. A replacement that keeps source and alias must delete the old connection first,
+    which a stack rollback cannot undo: refused unless asked for, and always under Retain."""
     source_api = apis.source()
-    if old is not None and old.identity == new.identity:
-        current = source_api.get_outbound(connection_id) if looks_like_connection_id(connection_id) else None
-        if current is not None and current.status in LIVE:
+    current = source_api.get_outbound(connection_id) if looks_like_connection_id(connection_id) else None
+    if current is not None and current.status in LIVE:
+        if matches(current, new):
             return _settle(current, new, apis, deadline)
-        logger.info("Connection %s is gone; creating it again", connection_id)
-        return create_outbound(new, apis, deadline, may_adopt)
-    if old is not None and old.source == new.source and old.alias == new.alias:
-        # The alias is unique per source domain: the old connection must go first.
-        delete_outbound(connection_id, apis, deadline)
+        if current.source == new.source and current.alias == new.alias:
+            _check_may_delete_first(current, new)
+            delete_outbound(connection_id, apis, deadline)
+    else:
+        logger.info("Connection %s is %s; creating it again", connection_id, current.status if current else "gone")
     return create_outbound(new, apis, deadline, may_adopt)
+
+
+def _check_may_delete_first(current: Connection, new: OutboundSpec) -> None:
+    where = f"connection {current.connection_id} (alias '{new.alias}' on {new.source.domain_name})"
+    if new.retain:
+        raise ConnectionFailed(
+            f"Not replacing {where}: keeping the alias means deleting it first, and RETAIN keeps connections "
+            "through replacements. Change connection_alias too"
+        )
+    if not new.replace_by_deleting_first:
+        raise ConnectionFailed(
+            f"Not replacing {where}: an alias is unique per source domain, so it would be deleted first and a "
+            "stack rollback could not restore it. Change connection_alias too, or set replace_by_deleting_first"
+        )
 
 
 def looks_like_connection_id(physical_id: str) -> bool:
@@ -286,55 +311,93 @@ def delete_connection(
     wait_while(deleting, NOT_DELETED, fetch, deadline)
 
 
-def accept_inbound(spec: AccepterSpec, apis: Apis, deadline: Deadline, known_id: str | None = None) -> Connection:
+class ConnectionGone(ConnectionFailed):
+    """The resource's own connection was deleted or refused by the other side."""
+
+    def __init__(self, message: str, connection: Connection) -> None:
+        super().__init__(message)
+        self.connection = connection
+
+
+def accept_inbound(
+    spec: AccepterSpec,
+    apis: Apis,
+    deadline: Deadline,
+    known_id: str | None = None,
+    may_take: Callable[[Connection], None] | None = None,
+) -> Connection:
     """Wait for the request from the source, accept it, wait until it is accepted (ACTIVE with the OpenSearch
-    API). The request is `spec.connection_id` when given, else `known_id` (the resource's own, on Update),
-    else the only one from the source; with several, it refuses to guess (the inbound API shows no alias)."""
+    API). The request is `spec.adopt_connection_id` or `spec.connection_id` when given, else `known_id` (the
+    resource's own, on Update), else the only one from the source; with several, it refuses to guess (the
+    inbound API shows no alias). Only a request this call accepts is taken without asking: one already
+    accepted (by another stack, by hand, or by a copy of this request) is taken after `may_take` raised
+    nothing for it. The resource's own connection gone
+    (ConnectionGone) is never replaced by another request unless the properties name it."""
     api = apis.destination()
-    wanted = spec.connection_id
-
-    def pending() -> Connection | None:
-        candidates = [
-            c for c in api.find_inbound(spec.source, spec.destination) if c.status not in GONE | FAILED_STATES
-        ]
-        if wanted is not None:
-            return next((c for c in candidates if c.connection_id == wanted), None)
-        own = [c for c in candidates if c.connection_id == known_id]
-        if own:
-            return own[0]
-        if len(candidates) > 1:
-            found = ", ".join(f"{c.connection_id} ({c.status})" for c in candidates)
-            raise ConnectionFailed(
-                f"{len(candidates)} requests from {spec.source.domain_name} to {spec.destination.domain_name}: "
-                f"{found}. Set ConnectionId (connection_id) to the one to accept"
-            )
-        return next(iter(candidates), None)
-
+    wanted = spec.adopt_connection_id or spec.connection_id
     source = f"{spec.source.domain_name} ({spec.source.owner_id}, {spec.source.region})"
-    found = poll(
-        pending(),
-        pending,
-        lambda seen: seen is None,
-        deadline,
-        lambda _: (
-            f"connection request {wanted} from {source} is not pending"
-            if wanted
-            else f"no connection request from {source} arrived"
-        ),
-    )
+
+    def candidates() -> list[Connection]:
+        return [c for c in api.find_inbound(spec.source, spec.destination) if c.status not in GONE | FAILED_STATES]
+
+    if known_id is not None and wanted in (None, known_id):
+        own = api.get_inbound(known_id)
+        if own is None or own.status in GONE | FAILED_STATES:
+            others = ", ".join(c.connection_id for c in candidates()) or "none"
+            last = own or Connection(known_id, spec.source, spec.destination, DELETED)
+            raise ConnectionGone(
+                f"Inbound connection {known_id} from {source} is {last.status}: its requester deleted it or it "
+                f"was refused. Set connection_id to a new request to accept it (pending: {others})",
+                last,
+            )
+        found: Connection | None = own
+    else:
+
+        def pending() -> Connection | None:
+            listed = candidates()
+            if wanted is not None:
+                return next((c for c in listed if c.connection_id == wanted), None)
+            if len(listed) > 1:
+                ids = ", ".join(f"{c.connection_id} ({c.status})" for c in listed)
+                raise ConnectionFailed(
+                    f"{len(listed)} requests from {spec.source.domain_name} to {spec.destination.domain_name}: "
+                    f"{ids}. Set ConnectionId (connection_id) to the one to accept"
+                )
+            return next(iter(listed), None)
+
+        found = poll(
+            pending(),
+            pending,
+            lambda seen: seen is None,
+            deadline,
+            lambda _: (
+                f"connection request {wanted} from {source} is not pending"
+                if wanted
+                else f"no connection request from {source} arrived"
+            ),
+        )
     assert found is not None
     if found.status == PENDING_ACCEPTANCE:
         try:
             found = api.accept_inbound(found.connection_id)
+            taken = True
         except ClientError as error:
             again = api.get_inbound(found.connection_id)  # a duplicate delivery may have accepted it first
             if again is None or again.status not in ACCEPTED:
                 raise ConnectionFailed(f"Accepting {found.connection_id} failed: {describe_error(error)}") from error
-            found = again
+            found, taken = again, False
+    else:
+        taken = found.connection_id == known_id
+    if not taken and may_take is not None:
+        may_take(found)
     # OpenSearch inbound connections go APPROVED -> PROVISIONING -> ACTIVE; the ES API's end at APPROVED.
-    moving = ACCEPTING if spec.api == OPENSEARCH else frozenset({PENDING_ACCEPTANCE, PROVISIONING})
-    settled = wait_while(found, moving, api.get_inbound, deadline)
+    settled = wait_while(found, accepter_moving(spec), api.get_inbound, deadline)
     return _check_not_failed(settled, "inbound")
+
+
+def accepter_moving(spec: AccepterSpec) -> frozenset[str]:
+    """The inbound states the accepter waits out: through ACTIVE with the OpenSearch API, APPROVED with the es API."""
+    return ACCEPTING if spec.api == OPENSEARCH else frozenset({PENDING_ACCEPTANCE, PROVISIONING})
 
 
 def delete_inbound(connection_id: str, apis: Apis, deadline: Deadline) -> None:

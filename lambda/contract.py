@@ -26,11 +26,31 @@ SKIP_UNAVAILABLE = "SkipUnavailable"
 ROLE_ARN = "AcceptRoleArn"
 EXTERNAL_ID = "AcceptRoleExternalId"
 CONNECTION_ID = "ConnectionId"
+#: The id of an existing connection the resource takes over deliberately (both resource types).
+ADOPT_CONNECTION_ID = "AdoptConnectionId"
+#: "true": a replacement that keeps source and alias may delete the old connection first (outbound).
+REPLACE_DELETING_FIRST = "ReplaceByDeletingFirst"
+#: "true": the resource's UpdateReplacePolicy/DeletionPolicy is Retain, so no replacement deletes a connection.
+RETAIN = "Retain"
 
 OUTBOUND_KEYS = frozenset(
-    {SOURCE, DESTINATION, ALIAS, ACCEPT, TIMEOUT, API, MODE, SKIP_UNAVAILABLE, ROLE_ARN, EXTERNAL_ID}
+    {
+        SOURCE,
+        DESTINATION,
+        ALIAS,
+        ACCEPT,
+        TIMEOUT,
+        API,
+        MODE,
+        SKIP_UNAVAILABLE,
+        ROLE_ARN,
+        EXTERNAL_ID,
+        ADOPT_CONNECTION_ID,
+        REPLACE_DELETING_FIRST,
+        RETAIN,
+    }
 )
-ACCEPTER_KEYS = frozenset({SOURCE, DESTINATION, ALIAS, TIMEOUT, API, CONNECTION_ID})
+ACCEPTER_KEYS = frozenset({SOURCE, DESTINATION, ALIAS, TIMEOUT, API, CONNECTION_ID, ADOPT_CONNECTION_ID})
 #: CloudFormation's own keys: it puts them in ResourceProperties (and OldResourceProperties) beside ours, as
 #: strings ("Custom resource request objects" in the CloudFormation User Guide; npm @types/aws-lambda,
 #: trigger/cloudformation-custom-resource.d.ts). They are CloudFormation's business, never an error.
@@ -50,10 +70,15 @@ CONNECTION_MODES = ("DIRECT", "VPC_ENDPOINT")
 #: accept_connection None / True / False; "auto" accepts when both domains have the same owner.
 ACCEPT_ENCODING: Mapping[bool | None, str] = {True: "true", False: "false", None: "auto"}
 SKIP_ENCODING: Mapping[bool, str] = {True: "ENABLED", False: "DISABLED"}
+FLAG_ENCODING: Mapping[bool, str] = {True: "true", False: "false"}
 DEFAULT_API = ELASTICSEARCH
 DEFAULT_ACCEPT = ACCEPT_ENCODING[None]
 
 # --- the time budget -------------------------------------------------------------------------
+#: How long a Create that met an existing connection keeps asking its stack whether the connection is its own
+#: after the connection stopped changing: a re-delivered copy of the request that made it answers within one
+#: poll interval (at most 20 s) of that, and CloudFormation then shows its physical id.
+OWNERSHIP_GRACE_SECONDS = 25
 #: Lambda's longest invocation.
 LAMBDA_MAX_SECONDS = 900
 #: How long a resource may wait for the service (TimeoutSeconds): bounds and default.
@@ -112,6 +137,9 @@ def outbound_properties(
     skip_unavailable: bool | None = None,
     accept_role_arn: str | None = None,
     accept_role_external_id: str | None = None,
+    adopt_connection_id: str | None = None,
+    replace_by_deleting_first: bool = False,
+    retain: bool = False,
 ) -> dict[str, object]:
     """An OutboundConnection's properties; optional ones are left out when not set."""
     properties: dict[str, object] = {
@@ -127,6 +155,9 @@ def outbound_properties(
         SKIP_UNAVAILABLE: None if skip_unavailable is None else SKIP_ENCODING[skip_unavailable],
         ROLE_ARN: accept_role_arn,
         EXTERNAL_ID: accept_role_external_id,
+        ADOPT_CONNECTION_ID: adopt_connection_id,
+        REPLACE_DELETING_FIRST: FLAG_ENCODING[True] if replace_by_deleting_first else None,
+        RETAIN: FLAG_ENCODING[True] if retain else None,
     }
     properties.update({key: value for key, value in optional.items() if value is not None})
     return properties
@@ -140,6 +171,7 @@ def accepter_properties(
     api: str,
     alias: str | None = None,
     connection_id: str | None = None,
+    adopt_connection_id: str | None = None,
 ) -> dict[str, object]:
     """An InboundConnectionAccepter's properties; optional ones are left out when not set."""
     properties: dict[str, object] = {
@@ -148,6 +180,10 @@ def accepter_properties(
         TIMEOUT: str(timeout_seconds),
         API: api,
     }
-    optional = {ALIAS: alias, CONNECTION_ID: connection_id}
+    optional = {
+        ALIAS: alias,
+        CONNECTION_ID: connection_id,
+        ADOPT_CONNECTION_ID: adopt_connection_id,
+    }
     properties.update({key: value for key, value in optional.items() if value is not None})
     return properties

@@ -58,6 +58,8 @@ class Connection:
     message: str = ""
     alias: str | None = None
     endpoint: str = ""  #: the remote domain's endpoint (OpenSearch API, VPC_ENDPOINT mode)
+    mode: str | None = None  #: ConnectionMode (OpenSearch API; the es API shows none)
+    skip_unavailable: str | None = None  #: ConnectionProperties.CrossClusterSearch.SkipUnavailable (OpenSearch API)
 
     def describe(self) -> str:
         """A one-line account of the connection for errors and logs."""
@@ -158,6 +160,7 @@ class ConnectionApi:
             return DomainRef(raw.get("OwnerId", ""), raw.get("DomainName", ""), raw.get("Region", ""))
 
         status = item.get("ConnectionStatus", {})
+        properties = item.get("ConnectionProperties") or {}
         return Connection(
             connection_id=item[self._dialect.id_key],
             source=domain(self._dialect.source_key),
@@ -165,7 +168,9 @@ class ConnectionApi:
             status=status.get("StatusCode", ""),
             message=status.get("Message", ""),
             alias=item.get("ConnectionAlias"),
-            endpoint=str(item.get("ConnectionProperties", {}).get("Endpoint", "")),
+            endpoint=str(properties.get("Endpoint", "")),
+            mode=item.get("ConnectionMode"),
+            skip_unavailable=(properties.get("CrossClusterSearch") or {}).get("SkipUnavailable"),
         )
 
     def _describe(self, direction: str, filters: list[dict[str, Any]]) -> list[Connection]:

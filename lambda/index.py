@@ -15,11 +15,22 @@ from crhelper import CfnResource
 from . import connections, envelope
 from .clients import BotoApis
 from .contract import ATTR_ALIAS, ATTR_CONNECTION_ID, ATTR_ENDPOINT, ATTR_STATUS, DESTINATION, RESOURCE_TYPES, SOURCE
-from .dialects import Connection
+from .dialects import ACCEPTING, VALIDATING, Connection
 from .properties import OutboundSpec, parse_accepter, parse_delete_target, parse_outbound
-from .stack import check_not_held_by_another_stack, held_elsewhere
+from .stack import (
+    ROLLBACK_STATUSES,
+    CloudFormationUnavailable,
+    check_not_held_by_another_stack,
+    held_elsewhere,
+    prove_held_by_this_stack,
+    stack_status,
+)
 
 logger = logging.getLogger(__name__)
+
+#: Starts the log line of a Delete that kept its connection because CloudFormation could not be asked (a
+#: CloudWatch Logs metric filter on it finds every connection that may have leaked).
+KEPT_MARKER = "KEPT_CONNECTION"
 
 # INFO logging never prints the event (it holds the pre-signed ResponseURL); no 120 s sleep on Delete.
 helper = CfnResource(json_logging=False, log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
@@ -36,14 +47,49 @@ def _outbound_apis(spec: OutboundSpec, budget: envelope.Budget) -> BotoApis:
     )
 
 
-def _adoption_guard(event: dict[str, Any], apis: BotoApis) -> Callable[[Connection], None]:
-    """Adopting an existing connection is refused when a resource of another stack holds it."""
+def _ownership_guard(
+    event: dict[str, Any],
+    apis: BotoApis,
+    adopt_id: str | None,
+    look: Callable[[str], Connection | None],
+    moving: frozenset[str],
+    deadline: connections.Deadline,
+) -> Callable[[Connection], None]:
+    """Taking over an existing connection: the one AdoptConnectionId names, unless a stack of this region
+    visibly holds it; any other only when this resource's stack proves it its own (stack.py)."""
 
     def check(connection: Connection) -> None:
         cloudformation = apis.cloudformation(envelope.stack_region(event))
-        check_not_held_by_another_stack(cloudformation, event["StackId"], connection.connection_id, RESOURCE_TYPES)
+        connection_id = connection.connection_id
+        if connection_id == adopt_id:
+            check_not_held_by_another_stack(cloudformation, event["StackId"], connection_id, RESOURCE_TYPES)
+            logger.info("Adopting %s, as AdoptConnectionId asks", connection.describe())
+            return
+
+        def settling() -> bool:
+            current = look(connection_id)
+            return current is not None and current.status in moving
+
+        how = prove_held_by_this_stack(
+            cloudformation,
+            event["StackId"],
+            event["LogicalResourceId"],
+            connection_id,
+            RESOURCE_TYPES,
+            settling,
+            deadline,
+            f"Connection {connection_id} ({connection.source.domain_name} to {connection.destination.domain_name})",
+        )
+        logger.info("Taking over %s: %s", connection.describe(), how)
 
     return check
+
+
+def _outbound_guard(
+    event: dict[str, Any], spec: OutboundSpec, apis: BotoApis, deadline: connections.Deadline
+) -> Callable[[Connection], None]:
+    moving = frozenset({VALIDATING}) | (ACCEPTING if spec.accept else frozenset())
+    return _ownership_guard(event, apis, spec.adopt_connection_id, apis.source().get_outbound, moving, deadline)
 
 
 def _report(connection: Connection, alias: str | None) -> str:
@@ -63,7 +109,21 @@ def _accept(event: dict[str, Any], budget: envelope.Budget) -> str:
     apis = BotoApis(accepter.api, accepter.source.region, accepter.destination.region, budget.left)
     physical_id = str(event.get("PhysicalResourceId", ""))
     known = physical_id if connections.looks_like_connection_id(physical_id) else None
-    accepted = connections.accept_inbound(accepter, apis, budget.deadline(accepter.timeout_seconds), known)
+    deadline = budget.deadline(accepter.timeout_seconds)
+    moving = connections.accepter_moving(accepter)
+    guard = _ownership_guard(
+        event, apis, accepter.adopt_connection_id, apis.destination().get_inbound, moving, deadline
+    )
+    try:
+        accepted = connections.accept_inbound(accepter, apis, deadline, known, guard)
+    except connections.ConnectionGone as gone:
+        # A rollback Update cannot bring the connection back either: it keeps the resource as it is, showing
+        # the status, so the stack does not end in UPDATE_ROLLBACK_FAILED. A forward Update fails, saying why.
+        status = stack_status(apis.cloudformation(envelope.stack_region(event)), event["StackId"])
+        if event["RequestType"] != "Update" or status not in ROLLBACK_STATUSES:
+            raise
+        logger.error("Stack %s is rolling back: keeping %s as it is (%s)", event["StackId"], physical_id, gone)
+        return _report(gone.connection, accepter.alias)
     return _report(accepted, accepter.alias)
 
 
@@ -78,9 +138,8 @@ def create(event: dict[str, Any], context: Any) -> str:
         return _accept(event, budget)
     spec = parse_outbound(event.get("ResourceProperties"))
     apis = _outbound_apis(spec, budget)
-    created = connections.create_outbound(
-        spec, apis, budget.deadline(spec.timeout_seconds), _adoption_guard(event, apis)
-    )
+    deadline = budget.deadline(spec.timeout_seconds)
+    created = connections.create_outbound(spec, apis, deadline, _outbound_guard(event, spec, apis, deadline))
     return _report(created, spec.alias)
 
 
@@ -91,19 +150,11 @@ def update(event: dict[str, Any], context: Any) -> str:
     budget = envelope.Budget(context)
     if envelope.is_accepter(event):
         return _accept(event, budget)
-    spec = parse_outbound(event.get("ResourceProperties"))
-    try:
-        old: OutboundSpec | None = parse_outbound(event.get("OldResourceProperties"))
-    except ValueError:
-        old = None
+    spec = parse_outbound(event.get("ResourceProperties"))  # OldResourceProperties are never needed
     apis = _outbound_apis(spec, budget)
+    deadline = budget.deadline(spec.timeout_seconds)
     updated = connections.update_outbound(
-        str(event["PhysicalResourceId"]),
-        old,
-        spec,
-        apis,
-        budget.deadline(spec.timeout_seconds),
-        _adoption_guard(event, apis),
+        str(event["PhysicalResourceId"]), spec, apis, deadline, _outbound_guard(event, spec, apis, deadline)
     )
     return _report(updated, spec.alias)
 
@@ -125,7 +176,18 @@ def delete(event: dict[str, Any], context: Any) -> None:
     budget = envelope.Budget(context)
     apis = BotoApis(target.api, target.region, target.region, budget.left)
     cloudformation = apis.cloudformation(envelope.stack_region(event))
-    holder = held_elsewhere(cloudformation, event["StackId"], event["LogicalResourceId"], physical_id, RESOURCE_TYPES)
+    try:
+        holder = held_elsewhere(
+            cloudformation, event["StackId"], event["LogicalResourceId"], physical_id, RESOURCE_TYPES
+        )
+    except CloudFormationUnavailable as unavailable:
+        # Deleting on a guess could take a live connection from a renamed construct; keeping it may leak it
+        # (CloudFormation drops a resource after three failed cleanup Deletes). Keep it, loudly.
+        logger.error("%s %s: %s", KEPT_MARKER, physical_id, unavailable)
+        raise connections.ConnectionFailed(
+            f"Kept connection {physical_id}: {unavailable}. Delete it by hand if CloudFormation gives up on "
+            "this resource"
+        ) from unavailable
     if holder is not None:
         logger.info("Connection %s is now held by %s of this stack: leaving it", physical_id, holder)
         return

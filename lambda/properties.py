@@ -16,6 +16,7 @@ from .contract import (
     ACCEPT,
     ACCEPT_ENCODING,
     ACCEPTER_KEYS,
+    ADOPT_CONNECTION_ID,
     ALIAS,
     API,
     APIS,
@@ -28,6 +29,7 @@ from .contract import (
     DOMAIN_NAME,
     ELASTICSEARCH,
     EXTERNAL_ID,
+    FLAG_ENCODING,
     MAX_TIMEOUT_SECONDS,
     MIN_TIMEOUT_SECONDS,
     MODE,
@@ -35,7 +37,9 @@ from .contract import (
     OUTBOUND_KEYS,
     OWNER_ID,
     REGION,
+    REPLACE_DELETING_FIRST,
     RESERVED_KEYS,
+    RETAIN,
     ROLE_ARN,
     SKIP_ENCODING,
     SKIP_UNAVAILABLE,
@@ -217,11 +221,9 @@ class OutboundSpec:
     skip_unavailable: str | None = None  #: ENABLED or DISABLED
     accept_role_arn: str | None = None
     accept_external_id: str | None = None
-
-    @property
-    def identity(self) -> tuple[object, ...]:
-        """What the service cannot change in place: a change here means a new connection."""
-        return (self.source, self.destination, self.alias, self.connection_mode, self.skip_unavailable)
+    adopt_connection_id: str | None = None  #: an existing connection to take over deliberately
+    replace_by_deleting_first: bool = False  #: a replacement keeping source and alias may delete first
+    retain: bool = False  #: Retain policies: no replacement deletes a connection
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,7 @@ class AccepterSpec:
     timeout_seconds: int
     api: str = DEFAULT_API
     connection_id: str | None = None  #: the one request to accept (required when there could be several)
+    adopt_connection_id: str | None = None  #: an accepted inbound connection to take over deliberately
 
 
 def _check_keys(properties: object, allowed: frozenset[str], required: set[str]) -> Mapping[str, Any]:
@@ -286,6 +289,15 @@ def _timeout(props: Mapping[str, Any]) -> int:
     return check_timeout_seconds(TIMEOUT, props.get(TIMEOUT, str(DEFAULT_TIMEOUT_SECONDS)))
 
 
+def _flag(props: Mapping[str, Any], key: str) -> bool:
+    return check_choice(key, props.get(key, FLAG_ENCODING[False]), tuple(FLAG_ENCODING.values())) == "true"
+
+
+def _adopt_id(props: Mapping[str, Any]) -> str | None:
+    value = _optional(props, ADOPT_CONNECTION_ID)
+    return None if value is None else check_connection_id(ADOPT_CONNECTION_ID, value)
+
+
 def parse_outbound(properties: object) -> OutboundSpec:
     """Validate an OutboundConnection's properties; raise InvalidInput naming the field."""
     props = _check_keys(properties, OUTBOUND_KEYS, {SOURCE, DESTINATION, ALIAS})
@@ -312,6 +324,9 @@ def parse_outbound(properties: object) -> OutboundSpec:
         skip_unavailable=None if skip is None else check_choice(SKIP_UNAVAILABLE, skip, SKIP_VALUES),
         accept_role_arn=None if role is None else check_role_arn(ROLE_ARN, role),
         accept_external_id=None if external_id is None else check_external_id(EXTERNAL_ID, external_id),
+        adopt_connection_id=_adopt_id(props),
+        replace_by_deleting_first=_flag(props, REPLACE_DELETING_FIRST),
+        retain=_flag(props, RETAIN),
     )
 
 
@@ -329,6 +344,7 @@ def parse_accepter(properties: object) -> AccepterSpec:
         timeout_seconds=_timeout(props),
         api=api,
         connection_id=None if connection_id is None else check_connection_id(CONNECTION_ID, connection_id),
+        adopt_connection_id=_adopt_id(props),
     )
 
 

@@ -1,47 +1,44 @@
-"""What CloudFormation says about who holds a connection.
+"""What CloudFormation says about who holds a connection, and how a resource proves a connection is its own.
 
-When a construct is renamed or moved, CloudFormation sees a new logical id: it creates the new resource (which
-adopts the live connection) and later, in the cleanup phase, deletes the old one. That Delete must leave the
-connection alone, because the new resource now holds it (`held_elsewhere`). A Create must not adopt a
-connection that a resource of another stack holds: that stack would later delete it (`held_by_another_stack`).
+Ownership is proven, never guessed from an absence. CloudFormation's query API is regional, DescribeStackResources
+returns only a stack's first 100 resources, whether it finds custom resources by physical id is not
+documented, and a resource in DELETE_FAILED still exists (its stack's next delete deletes its connection). So
+"no other stack seems to hold it" proves nothing, and a Create takes over an existing connection only when
+this resource's own stack proves it (`prove_held_by_this_stack`):
+
+- another resource of this stack, not being deleted, holds it: a renamed or moved construct (CloudFormation
+  creates the new logical id, then deletes the old one in the cleanup phase);
+- this very resource holds it: a re-delivered Create (the invocation is asynchronous and may arrive twice).
+  A copy that overlaps the first one waits until the first copy's answer shows in the stack.
+
+Anything else (a connection made by hand, kept by RETAIN from a deleted stack, or held by a stack of another
+region) is refused with the connection's id, unless the resource names it in AdoptConnectionId
+(`check_not_held_by_another_stack` then still refuses one that a stack of this region visibly holds).
+
+A Delete leaves a connection that another resource of its stack holds (`held_elsewhere`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .connections import ConnectionFailed
+from .connections import ConnectionFailed, Deadline
+from .contract import ADOPT_CONNECTION_ID, OWNERSHIP_GRACE_SECONDS
 
 logger = logging.getLogger(__name__)
 
+#: DescribeStackResources returns at most this many of a stack's resources (botocore's cloudformation model).
+FIRST_RESOURCES = 100
+#: Stack statuses in which CloudFormation is rolling an update back (DescribeStacks' StackStatus values).
+ROLLBACK_STATUSES = frozenset({"UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"})
 
-def held_elsewhere(client: Any, stack_id: str, logical_id: str, physical_id: str, types: tuple[str, ...]) -> str | None:
-    """The logical id of another resource of this stack, of one of `types`, that is not being deleted and has
-    `physical_id` as its physical id; None when there is none. Raises ConnectionFailed when CloudFormation
-    cannot say: a connection another resource holds must never be deleted on a guess."""
-    request: dict[str, Any] = {"StackName": stack_id}
-    try:
-        while True:
-            page = client.list_stack_resources(**request)
-            for resource in page.get("StackResourceSummaries", []):
-                if (
-                    resource.get("PhysicalResourceId") == physical_id
-                    and resource.get("LogicalResourceId") != logical_id
-                    and resource.get("ResourceType") in types
-                    and not str(resource.get("ResourceStatus", "")).startswith("DELETE_")
-                ):
-                    return str(resource["LogicalResourceId"])
-            if not page.get("NextToken"):
-                return None
-            request["NextToken"] = page["NextToken"]
-    except (ClientError, BotoCoreError) as error:
-        raise ConnectionFailed(
-            f"Not deleting {physical_id}: could not ask CloudFormation whether another resource of this stack "
-            f"holds it ({_cause(error)}). Retry the stack operation"
-        ) from error
+
+class CloudFormationUnavailable(ConnectionFailed):
+    """CloudFormation could not be asked (after botocore's retries); the message names the cause."""
 
 
 def _cause(error: ClientError | BotoCoreError) -> str:
@@ -52,26 +49,115 @@ def _cause(error: ClientError | BotoCoreError) -> str:
     )
 
 
-def check_not_held_by_another_stack(client: Any, stack_id: str, physical_id: str, types: tuple[str, ...]) -> None:
-    """Raise ConnectionFailed when a live resource of another stack holds the connection. CloudFormation finds
-    the stack a physical id belongs to (DescribeStackResources with PhysicalResourceId; deleted stacks are
-    listed too, with DELETE_ statuses); its ValidationError means no stack does."""
+def holders(client: Any, stack_id: str, physical_id: str, types: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(logical id, status) of every resource of this stack, of one of `types`, whose physical id is
+    `physical_id` (ListStackResources, every page). Raises CloudFormationUnavailable when it cannot say."""
+    request: dict[str, Any] = {"StackName": stack_id}
+    found: list[tuple[str, str]] = []
     try:
-        resources = client.describe_stack_resources(PhysicalResourceId=physical_id).get("StackResources", [])
+        while True:
+            page = client.list_stack_resources(**request)
+            found += [
+                (str(resource["LogicalResourceId"]), str(resource.get("ResourceStatus", "")))
+                for resource in page.get("StackResourceSummaries", [])
+                if resource.get("PhysicalResourceId") == physical_id and resource.get("ResourceType") in types
+            ]
+            if not page.get("NextToken"):
+                return found
+            request["NextToken"] = page["NextToken"]
+    except (ClientError, BotoCoreError) as error:
+        raise CloudFormationUnavailable(
+            f"could not ask CloudFormation which resources of this stack hold {physical_id} ({_cause(error)})"
+        ) from error
+
+
+def held_elsewhere(client: Any, stack_id: str, logical_id: str, physical_id: str, types: tuple[str, ...]) -> str | None:
+    """The logical id of another resource of this stack that holds `physical_id` and is not being deleted;
+    None when there is none. Raises CloudFormationUnavailable when CloudFormation cannot say."""
+    return next(
+        (
+            holder
+            for holder, status in holders(client, stack_id, physical_id, types)
+            if holder != logical_id and not status.startswith("DELETE_")
+        ),
+        None,
+    )
+
+
+def prove_held_by_this_stack(
+    client: Any,
+    stack_id: str,
+    logical_id: str,
+    connection_id: str,
+    types: tuple[str, ...],
+    settling: Callable[[], bool],
+    deadline: Deadline,
+    describe: str,
+) -> str:
+    """How this resource's stack proves `connection_id` is its own (a renamed construct, or this resource
+    itself after a re-delivered Create); raises ConnectionFailed when it cannot. While the connection is still
+    `settling` (another copy of this request may be working on it) and for OWNERSHIP_GRACE_SECONDS after, the
+    stack is asked again: the other copy's answer shows there as this resource's physical id."""
+    settled_at: float | None = None
+    while True:
+        found = holders(client, stack_id, connection_id, types)
+        if any(holder == logical_id for holder, _ in found):
+            return "this resource already holds it (a repeated delivery of this request)"
+        live = [holder for holder, status in found if not status.startswith("DELETE_")]
+        if live:
+            return f"{live[0]} of this stack holds it (a renamed or moved construct)"
+        now = deadline.clock()
+        if settled_at is None and not settling():
+            settled_at = now
+        pause = 5.0
+        if (settled_at is not None and now - settled_at >= OWNERSHIP_GRACE_SECONDS) or deadline.remaining() <= pause:
+            raise ConnectionFailed(
+                f"{describe} already exists and no resource of this stack holds it: it may belong to another "
+                f"stack or region, or was made by hand. To take it over, set {ADOPT_CONNECTION_ID} "
+                f"(adopt_connection_id) to {connection_id}"
+            )
+        deadline.sleep(pause)
+
+
+def check_not_held_by_another_stack(client: Any, stack_id: str, physical_id: str, types: tuple[str, ...]) -> None:
+    """For a deliberate adoption (AdoptConnectionId): raise ConnectionFailed when a stack of this region
+    visibly holds the connection, in any status but DELETE_COMPLETE (a DELETE_FAILED resource still exists).
+    DescribeStackResources with PhysicalResourceId returns the holding stack's resources (its first 100 only,
+    so a miss is followed by ListStackResources of that stack); its ValidationError means no stack it can see.
+    A stack of another region is invisible here: that is why adoption is the user's explicit decision."""
+    try:
+        answer = client.describe_stack_resources(PhysicalResourceId=physical_id)
     except (ClientError, BotoCoreError) as error:
         if _cause(error) == "ValidationError":
             return
         raise ConnectionFailed(
             f"Not adopting {physical_id}: could not ask CloudFormation which stack holds it ({_cause(error)})"
         ) from error
-    for resource in resources:
-        if (
-            resource.get("PhysicalResourceId") == physical_id
-            and resource.get("StackId") != stack_id
-            and resource.get("ResourceType") in types
-            and not str(resource.get("ResourceStatus", "")).startswith("DELETE_")
-        ):
+    resources = [r for r in answer.get("StackResources", []) if r.get("ResourceType") in types]
+    stacks = {str(r.get("StackId")): str(r.get("StackName")) for r in answer.get("StackResources", [])}
+    held = [
+        (str(r.get("StackName")), str(r.get("LogicalResourceId")), str(r.get("ResourceStatus")))
+        for r in resources
+        if r.get("PhysicalResourceId") == physical_id and r.get("StackId") != stack_id
+    ]
+    listed = answer.get("StackResources", [])
+    if not held and len(listed) >= FIRST_RESOURCES:  # the holder may be past the first 100: list that stack
+        for other_id, other_name in stacks.items():
+            if other_id != stack_id:
+                held += [(other_name, lid, status) for lid, status in holders(client, other_id, physical_id, types)]
+    for stack_name, holder, status in held:
+        if status != "DELETE_COMPLETE":
             raise ConnectionFailed(
-                f"Connection {physical_id} belongs to stack {resource.get('StackName')} "
-                f"({resource.get('LogicalResourceId')}): declare each connection in one stack only"
+                f"Connection {physical_id} belongs to stack {stack_name} ({holder}, {status}): declare each "
+                "connection in one stack only (remove it there with RETAIN first)"
             )
+
+
+def stack_status(client: Any, stack_id: str) -> str | None:
+    """The stack's status (DescribeStacks), or None when CloudFormation cannot say."""
+    try:
+        stacks = client.describe_stacks(StackName=stack_id).get("Stacks", [])
+    except (ClientError, BotoCoreError) as error:
+        logger.warning("Could not read the status of stack %s (%s)", stack_id, _cause(error))
+        return None
+    return str(stacks[0].get("StackStatus")) if stacks else None

@@ -87,6 +87,8 @@ class _HarnessStack:
     holders: list[StackResource]
     stack_name: str = "Fuzz"
     stack_id: str = STACK_ID
+    region: str = "us-east-1"
+    stack_status: str = "UPDATE_IN_PROGRESS"
 
     def stack_resources(self) -> list[StackResource]:
         return list(self.holders)

@@ -44,6 +44,15 @@ INBOUND_ACTIONS = _actions(
 )
 
 
+#: Removal policies that synthesize UpdateReplacePolicy: Retain (no cleanup Delete after a replacement).
+_RETAINING = (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
+
+
+def _check_adopt_id(adopt_connection_id: str | None) -> None:
+    if adopt_connection_id is not None and not Token.is_unresolved(adopt_connection_id):
+        check_connection_id("adopt_connection_id", adopt_connection_id)
+
+
 def _same_owner(source: DomainInfo, destination: DomainInfo) -> bool | None:
     """True/False when both owners are known at synth time (or the same token); None otherwise."""
     if source.owner_id == destination.owner_id:
@@ -144,6 +153,15 @@ class OutboundConnection(_ConnectionResource):
     :param accept_role_arn: a role in the destination account the handler assumes to accept.
         :default: - no role: accept with the provider's own credentials
     :param accept_role_external_id: the external id for that role. :default: - none
+    :param adopt_connection_id: the id of an existing connection (made by hand, or kept by ``RETAIN`` from a
+        stack that no longer declares it) that this resource takes over and from then on deletes with itself.
+        Without it, an existing connection with this source and alias is taken over only when this stack proves
+        it its own (a renamed construct, a repeated delivery). :default: - none
+    :param replace_by_deleting_first: allow a replacement that keeps source and alias (a new destination,
+        mode or ``skip_unavailable``) to delete the old connection before creating the new one. A stack
+        rollback after it cannot restore the deleted connection: the resource then points at a ``DELETED``
+        connection until it is deployed again. Never with ``RETAIN``. :default: - ``False``: such a
+        replacement fails before deleting anything; change ``connection_alias`` as well instead
     """
 
     def __init__(
@@ -162,8 +180,13 @@ class OutboundConnection(_ConnectionResource):
         skip_unavailable: bool | None = None,
         accept_role_arn: str | None = None,
         accept_role_external_id: str | None = None,
+        adopt_connection_id: str | None = None,
+        replace_by_deleting_first: bool = False,
     ) -> None:
         super().__init__(scope, id_, source=source, destination=destination, timeout=timeout)
+        _check_adopt_id(adopt_connection_id)
+        if replace_by_deleting_first and removal_policy in _RETAINING:
+            raise ValueError("replace_by_deleting_first cannot be used with a RETAIN removal_policy")
         if not Token.is_unresolved(connection_alias):
             check_alias("connection_alias", connection_alias, api.value)
         if api is ConnectionApi.ELASTICSEARCH and (connection_mode is not None or skip_unavailable is not None):
@@ -187,6 +210,9 @@ class OutboundConnection(_ConnectionResource):
             skip_unavailable=skip_unavailable,
             accept_role_arn=accept_role_arn,
             accept_role_external_id=accept_role_external_id,
+            adopt_connection_id=adopt_connection_id,
+            replace_by_deleting_first=replace_by_deleting_first,
+            retain=removal_policy in _RETAINING,
         )
         statements = [
             iam.PolicyStatement(actions=CREATE_ACTIONS, resources=[self.source.arn(self)]),
@@ -225,6 +251,10 @@ class InboundConnectionAccepter(_ConnectionResource):
     :param api: the service API the handler calls. :default: - ``ConnectionApi.ELASTICSEARCH``
     :param connection_id: the request to accept (e.g. the source stack's output through a parameter).
         :default: - the one request from ``source``; with several, the resource fails listing their ids
+    :param adopt_connection_id: the id of an inbound connection already accepted (by hand, or kept by
+        ``RETAIN`` from a stack that no longer declares it) that this resource takes over and from then on
+        deletes with itself. Without it, an accepted connection is taken over only when this stack proves it its
+        own. :default: - none
     """
 
     def __init__(
@@ -239,8 +269,10 @@ class InboundConnectionAccepter(_ConnectionResource):
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         api: ConnectionApi = ConnectionApi.ELASTICSEARCH,
         connection_id: str | None = None,
+        adopt_connection_id: str | None = None,
     ) -> None:
         super().__init__(scope, id_, source=source, destination=destination, timeout=timeout)
+        _check_adopt_id(adopt_connection_id)
         if connection_alias is not None and not Token.is_unresolved(connection_alias):
             check_alias("connection_alias", connection_alias, api.value)
         if connection_id is not None and not Token.is_unresolved(connection_id):
@@ -252,6 +284,7 @@ class InboundConnectionAccepter(_ConnectionResource):
             api=api.value,
             alias=connection_alias,
             connection_id=connection_id,
+            adopt_connection_id=adopt_connection_id,
         )
         statements = [iam.PolicyStatement(actions=INBOUND_ACTIONS, resources=["*"])]
         self._create_resource(ACCEPTER_RESOURCE_TYPE, properties, removal_policy, statements)

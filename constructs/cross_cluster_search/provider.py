@@ -132,19 +132,28 @@ class ConnectionProvider(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
             )
         )
-        # Before a Delete the handler asks whether another resource of this stack now holds the connection
-        # (a renamed construct): only this stack's resources. Before adopting an existing connection it asks
-        # which stack holds it (DescribeStackResources by physical id), which names no stack in advance.
+        # The handler asks this stack which of its resources hold a connection (a renamed construct, a
+        # repeated delivery) and whether it is rolling back (DescribeStacks). Before a deliberate adoption
+        # (AdoptConnectionId) it asks which stack holds the connection (DescribeStackResources by physical id,
+        # then that stack's full listing past its first 100 resources): stacks not known in advance.
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["cloudformation:ListStackResources"], resources=[Stack.of(self).stack_id])
+            iam.PolicyStatement(
+                actions=["cloudformation:ListStackResources", "cloudformation:DescribeStacks"],
+                resources=[Stack.of(self).stack_id],
+            )
         )
-        self.role.add_to_policy(iam.PolicyStatement(actions=["cloudformation:DescribeStackResources"], resources=["*"]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStackResources", "cloudformation:ListStackResources"],
+                resources=["*"],
+            )
+        )
         acknowledge(
             cast(Construct, self.role.node.find_child("DefaultPolicy")),
             "AwsSolutions-IAM5",
             "Resource::*",
-            "DescribeStackResources by physical id finds the stack that holds a connection before it is adopted; "
-            "that stack is not known in advance (read-only)",
+            "Before a deliberate adoption, DescribeStackResources by physical id and ListStackResources find the "
+            "stack that holds the connection; that stack is not known in advance (read-only)",
         )
         self.function = lambda_.Function(
             self,

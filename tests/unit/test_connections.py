@@ -122,7 +122,7 @@ def test_create_error_from_the_service_names_the_code(world: World) -> None:
 def test_update_of_options_only_keeps_the_connection(world: World) -> None:
     world.source.describe_by_id(es_connection("ACTIVE"))
 
-    connection = update_outbound(CONNECTION_ID, spec(timeout_seconds=60), spec(), world.apis, world.time.deadline())
+    connection = update_outbound(CONNECTION_ID, spec(timeout_seconds=60), world.apis, world.time.deadline())
 
     assert connection.connection_id == CONNECTION_ID
 
@@ -132,26 +132,47 @@ def test_update_in_place_accepts_a_pending_connection_when_accept_turns_on(world
     world.destination.accept()
     world.source.describe_by_id(es_connection("ACTIVE"))
 
-    connection = update_outbound(CONNECTION_ID, spec(accept=False), spec(), world.apis, world.time.deadline())
+    connection = update_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
 
     assert connection.status == "ACTIVE"
 
 
-def test_replacement_with_the_same_alias_deletes_the_old_connection_first(world: World) -> None:
-    old = spec(destination=DomainRef("111111111111", "old-destination", "eu-west-1"))
+OLD_DESTINATION = DomainRef("111111111111", "old-destination", "eu-west-1")
+
+
+def test_replacement_keeping_source_and_alias_is_refused_before_anything_is_deleted(world: World) -> None:
+    world.source.describe_by_id(es_connection("ACTIVE", destination=OLD_DESTINATION))
+
+    with pytest.raises(ConnectionFailed, match="Not replacing connection cc-0123456789abcdef .*replace_by_deleting_first"):
+        update_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
+
+
+def test_replacement_keeping_source_and_alias_is_refused_under_retain_even_when_allowed(world: World) -> None:
+    world.source.describe_by_id(es_connection("ACTIVE", destination=OLD_DESTINATION))
+
+    with pytest.raises(ConnectionFailed, match="RETAIN keeps connections through replacements"):
+        update_outbound(
+            CONNECTION_ID, spec(replace_by_deleting_first=True, retain=True), world.apis, world.time.deadline()
+        )
+
+
+def test_replacement_with_the_same_alias_deletes_the_old_connection_first_when_allowed(world: World) -> None:
+    world.source.describe_by_id(es_connection("ACTIVE", destination=OLD_DESTINATION))
     world.source.delete()
-    world.source.describe_by_id(es_connection("DELETED", destination=old.destination))
+    world.source.describe_by_id(es_connection("DELETED", destination=OLD_DESTINATION))
     world.source.create()
     world.source.describe_by_id(es_connection("ACTIVE"))
 
-    update_outbound(CONNECTION_ID, old, spec(), world.apis, world.time.deadline())
+    update_outbound(CONNECTION_ID, spec(replace_by_deleting_first=True), world.apis, world.time.deadline())
 
 
 def test_replacement_with_a_new_alias_creates_first_and_leaves_the_old_to_cloudformation(world: World) -> None:
+    old_id = "cc-old0000000000"
+    world.source.describe_by_id(es_connection("ACTIVE", alias="before", connection_id=old_id), connection_id=old_id)
     world.source.create(alias="logs")
     world.source.describe_by_id(es_connection("ACTIVE"))
 
-    update_outbound("cc-old0000000000", spec(alias="before"), spec(), world.apis, world.time.deadline())
+    update_outbound(old_id, spec(), world.apis, world.time.deadline())
 
 
 @pytest.mark.parametrize("physical_id", ["stack_Connection_AB12CD34", "stack-Connection-1ABCDEF", ""])

@@ -144,11 +144,11 @@ def test_iam_is_exact_least_privilege_per_connection() -> None:
     log_statement, stack_statement, holder_statement = role_policy["Properties"]["PolicyDocument"]["Statement"]
     assert log_statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert log_statement["Resource"]["Fn::GetAtt"][1] == "Arn"
-    # The ownership check before a Delete reads this stack's resources, and no other stack's.
-    assert stack_statement["Action"] == "cloudformation:ListStackResources"
+    # Ownership proofs and the rollback check read this stack's resources and status.
+    assert stack_statement["Action"] == ["cloudformation:ListStackResources", "cloudformation:DescribeStacks"]
     assert stack_statement["Resource"] == {"Ref": "AWS::StackId"}
-    # Before adopting: which stack holds a connection (unknown in advance, read-only).
-    assert holder_statement["Action"] == "cloudformation:DescribeStackResources"
+    # Before a deliberate adoption: which stack holds a connection (unknown in advance, read-only).
+    assert holder_statement["Action"] == ["cloudformation:DescribeStackResources", "cloudformation:ListStackResources"]
     assert holder_statement["Resource"] == "*"
 
 

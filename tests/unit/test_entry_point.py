@@ -248,7 +248,9 @@ def test_delete_leaves_a_connection_another_resource_of_the_stack_now_holds(h: H
         h.holders.clear()
 
 
-def test_delete_fails_rather_than_guess_when_cloudformation_cannot_say(h: Harness) -> None:
+def test_delete_keeps_the_connection_loudly_when_cloudformation_cannot_say(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
     created = h.send(h.event(properties=valid_properties("unknown-stack")))
     assert created is not None and created["Status"] == "SUCCESS", created
     other_stack = "arn:aws:cloudformation:us-east-1:111111111111:stack/Other/00000000-0000-0000-0000-000000000009"
@@ -261,7 +263,8 @@ def test_delete_fails_rather_than_guess_when_cloudformation_cannot_say(h: Harnes
         )
     )
     assert refused is not None and refused["Status"] == "FAILED"
-    assert refused["Reason"].startswith(f"Not deleting {created['PhysicalResourceId']}: could not ask CloudFormation")
+    assert refused["Reason"].startswith(f"Kept connection {created['PhysicalResourceId']}: could not ask CloudFormation")
+    assert f"KEPT_CONNECTION {created['PhysicalResourceId']}" in caplog.text
     assert h.store.status_of(created["PhysicalResourceId"]) == "ACTIVE"
     deleted = h.send(
         h.event("Delete", valid_properties("unknown-stack"), PhysicalResourceId=created["PhysicalResourceId"])
