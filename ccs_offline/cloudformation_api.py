@@ -73,9 +73,12 @@ class StackView(Protocol):
 
 @dataclass
 class Stacks:
-    """Every stack of the local account and region."""
+    """Every stack of the local account, in any region."""
 
     members: list[StackView] = field(default_factory=list)
+    #: Fault injection: action -> error code it answers with (HTTP 403, which botocore does not retry), e.g.
+    #: {"ListStackResources": "AccessDenied"} for a CloudFormation that cannot be asked.
+    refuse: dict[str, str] = field(default_factory=dict)
 
     def named(self, name: str, region: str) -> StackView | None:
         """The stack of `region` with this name or id."""
@@ -119,6 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
         action = form.get("Action", [""])[0]
         region = signed_region(self.headers.get("Authorization", ""))
         self.server.calls.append(action)
+        if action in self.server.stacks.refuse:
+            self._error(403, self.server.stacks.refuse[action], f"{action} refused (fault injection)")
+            return
         if action == "DescribeStackResources":
             self._describe_stack_resources(form, region)
             return

@@ -15,7 +15,7 @@ from crhelper import CfnResource
 from . import connections, envelope
 from .clients import BotoApis
 from .contract import ATTR_ALIAS, ATTR_CONNECTION_ID, ATTR_ENDPOINT, ATTR_STATUS, DESTINATION, RESOURCE_TYPES, SOURCE
-from .dialects import ACCEPTING, VALIDATING, Connection
+from .dialects import ACCEPTING, PENDING_ACCEPTANCE, VALIDATING, Connection
 from .properties import OutboundSpec, parse_accepter, parse_delete_target, parse_outbound
 from .stack import (
     ROLLBACK_STATUSES,
@@ -88,7 +88,8 @@ def _ownership_guard(
 def _outbound_guard(
     event: dict[str, Any], spec: OutboundSpec, apis: BotoApis, deadline: connections.Deadline
 ) -> Callable[[Connection], None]:
-    moving = frozenset({VALIDATING}) | (ACCEPTING if spec.accept else frozenset())
+    # PENDING_ACCEPTANCE is not moving: a copy of this request that makes the connection accepts it at once.
+    moving = frozenset({VALIDATING}) | (ACCEPTING - {PENDING_ACCEPTANCE} if spec.accept else frozenset())
     return _ownership_guard(event, apis, spec.adopt_connection_id, apis.source().get_outbound, moving, deadline)
 
 
@@ -110,7 +111,7 @@ def _accept(event: dict[str, Any], budget: envelope.Budget) -> str:
     physical_id = str(event.get("PhysicalResourceId", ""))
     known = physical_id if connections.looks_like_connection_id(physical_id) else None
     deadline = budget.deadline(accepter.timeout_seconds)
-    moving = connections.accepter_moving(accepter)
+    moving = connections.accepter_moving(accepter) - {PENDING_ACCEPTANCE}
     guard = _ownership_guard(
         event, apis, accepter.adopt_connection_id, apis.destination().get_inbound, moving, deadline
     )

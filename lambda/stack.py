@@ -107,14 +107,15 @@ def prove_held_by_this_stack(
         if live:
             return f"{live[0]} of this stack holds it (a renamed or moved construct)"
         now = deadline.clock()
-        if settled_at is None and not settling():
+        if settling():
+            settled_at = None  # still moving on its own (again): another copy may be working on it
+        elif settled_at is None:
             settled_at = now
         pause = 5.0
         if (settled_at is not None and now - settled_at >= OWNERSHIP_GRACE_SECONDS) or deadline.remaining() <= pause:
             raise ConnectionFailed(
-                f"{describe} already exists and no resource of this stack holds it: it may belong to another "
-                f"stack or region, or was made by hand. To take it over, set {ADOPT_CONNECTION_ID} "
-                f"(adopt_connection_id) to {connection_id}"
+                f"{describe} exists and no resource of this stack holds it (another stack's or region's, or made "
+                f"by hand?). To take it over set {ADOPT_CONNECTION_ID} (adopt_connection_id) to {connection_id}"
             )
         deadline.sleep(pause)
 

@@ -68,7 +68,9 @@ def test_switching_only_the_api_keeps_the_connection(
     assert cfn.delete(logical_id).ok
 
 
-def test_a_connection_made_by_hand_is_adopted(assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
+def test_a_connection_made_by_hand_is_adopted_only_when_named(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
     client = world.emulator.client("opensearch", ACCOUNT, "us-east-1")
     by_hand = client.create_outbound_connection(
         LocalDomainInfo={
@@ -79,9 +81,15 @@ def test_a_connection_made_by_hand_is_adopted(assembly: Assembly, world: World, 
         },
         ConnectionAlias="same",
     )["ConnectionId"]
-    adopted = cfn.create(assembly.ids["SameRegion"])
+    refused = cfn.create(assembly.ids["SameRegion"])  # PENDING_ACCEPTANCE and nobody accepting: not a copy's
 
-    assert adopted.ok and adopted.physical_id == by_hand
+    assert not refused.ok and f"set AdoptConnectionId (adopt_connection_id) to {by_hand}" in refused.reason
+    assert refused.latency < 60, refused.latency
+    assert world.store.status_of(by_hand) == "PENDING_ACCEPTANCE"
+
+    adopted = cfn.create(assembly.ids["SameRegion"], {"AdoptConnectionId": by_hand})
+
+    assert adopted.ok and adopted.physical_id == by_hand, adopted.reason
     assert adopted.data["ConnectionStatus"] == "ACTIVE"
     assert len(world.store.connections) == 1
     assert cfn.delete(assembly.ids["SameRegion"]).ok

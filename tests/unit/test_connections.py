@@ -143,7 +143,9 @@ OLD_DESTINATION = DomainRef("111111111111", "old-destination", "eu-west-1")
 def test_replacement_keeping_source_and_alias_is_refused_before_anything_is_deleted(world: World) -> None:
     world.source.describe_by_id(es_connection("ACTIVE", destination=OLD_DESTINATION))
 
-    with pytest.raises(ConnectionFailed, match="Not replacing connection cc-0123456789abcdef .*replace_by_deleting_first"):
+    with pytest.raises(
+        ConnectionFailed, match=r"Not replacing connection cc-0123456789abcdef .*replace_by_deleting_first"
+    ):
         update_outbound(CONNECTION_ID, spec(), world.apis, world.time.deadline())
 
 

@@ -263,7 +263,9 @@ def test_delete_keeps_the_connection_loudly_when_cloudformation_cannot_say(
         )
     )
     assert refused is not None and refused["Status"] == "FAILED"
-    assert refused["Reason"].startswith(f"Kept connection {created['PhysicalResourceId']}: could not ask CloudFormation")
+    assert refused["Reason"].startswith(
+        f"Kept connection {created['PhysicalResourceId']}: could not ask CloudFormation"
+    )
     assert f"KEPT_CONNECTION {created['PhysicalResourceId']}" in caplog.text
     assert h.store.status_of(created["PhysicalResourceId"]) == "ACTIVE"
     deleted = h.send(
