@@ -13,7 +13,7 @@ from typing import Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
-from .contract import CLEANUP_SECONDS, OPENSEARCH
+from .contract import CLEANUP_SECONDS, OPENSEARCH, OWNERSHIP_ANSWER_SECONDS
 from .dialects import (
     ACCEPTED,
     ACCEPTING,
@@ -84,6 +84,12 @@ def poll_interval(elapsed: float) -> float:
     """Seconds until the next look: every second at first, then every 5% of the time waited so far
     (so a wait ends at most ~5% after the service is done), at most 20 s apart."""
     return min(20.0, max(1.0, 0.05 * elapsed))
+
+
+def ownership_grace_seconds(timeout_seconds: float) -> float:
+    """How long after an existing connection stopped changing another copy of the same request (waiting up to
+    `timeout_seconds`) may still be about to answer: its longest poll interval, plus time to answer."""
+    return poll_interval(timeout_seconds) + OWNERSHIP_ANSWER_SECONDS
 
 
 T = TypeVar("T")

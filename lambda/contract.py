@@ -75,10 +75,11 @@ DEFAULT_API = ELASTICSEARCH
 DEFAULT_ACCEPT = ACCEPT_ENCODING[None]
 
 # --- the time budget -------------------------------------------------------------------------
-#: How long a Create that met an existing connection keeps asking its stack whether the connection is its own
-#: after the connection stopped changing: a re-delivered copy of the request that made it answers within one
-#: poll interval (at most 20 s) of that, and CloudFormation then shows its physical id.
-OWNERSHIP_GRACE_SECONDS = 25
+#: A Create that met an existing connection keeps asking its stack whether the connection is its own for this
+#: long after the connection stopped changing, beyond one poll interval of the request's own wait (connections.py
+#: `ownership_grace_seconds`): a re-delivered copy of the request that made it answers within that interval, and
+#: CloudFormation then shows its physical id.
+OWNERSHIP_ANSWER_SECONDS = 5
 #: Lambda's longest invocation.
 LAMBDA_MAX_SECONDS = 900
 #: How long a resource may wait for the service (TimeoutSeconds): bounds and default.

@@ -54,6 +54,7 @@ def _ownership_guard(
     look: Callable[[str], Connection | None],
     moving: frozenset[str],
     deadline: connections.Deadline,
+    timeout_seconds: int,
 ) -> Callable[[Connection], None]:
     """Taking over an existing connection: the one AdoptConnectionId names, unless a stack of this region
     visibly holds it; any other only when this resource's stack proves it its own (stack.py)."""
@@ -79,6 +80,7 @@ def _ownership_guard(
             settling,
             deadline,
             f"Connection {connection_id} ({connection.source.domain_name} to {connection.destination.domain_name})",
+            connections.ownership_grace_seconds(timeout_seconds),
         )
         logger.info("Taking over %s: %s", connection.describe(), how)
 
@@ -90,7 +92,9 @@ def _outbound_guard(
 ) -> Callable[[Connection], None]:
     # PENDING_ACCEPTANCE is not moving: a copy of this request that makes the connection accepts it at once.
     moving = frozenset({VALIDATING}) | (ACCEPTING - {PENDING_ACCEPTANCE} if spec.accept else frozenset())
-    return _ownership_guard(event, apis, spec.adopt_connection_id, apis.source().get_outbound, moving, deadline)
+    return _ownership_guard(
+        event, apis, spec.adopt_connection_id, apis.source().get_outbound, moving, deadline, spec.timeout_seconds
+    )
 
 
 def _report(connection: Connection, alias: str | None) -> str:
@@ -113,7 +117,13 @@ def _accept(event: dict[str, Any], budget: envelope.Budget) -> str:
     deadline = budget.deadline(accepter.timeout_seconds)
     moving = connections.accepter_moving(accepter) - {PENDING_ACCEPTANCE}
     guard = _ownership_guard(
-        event, apis, accepter.adopt_connection_id, apis.destination().get_inbound, moving, deadline
+        event,
+        apis,
+        accepter.adopt_connection_id,
+        apis.destination().get_inbound,
+        moving,
+        deadline,
+        accepter.timeout_seconds,
     )
     try:
         accepted = connections.accept_inbound(accepter, apis, deadline, known, guard)

@@ -27,7 +27,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .connections import ConnectionFailed, Deadline
-from .contract import ADOPT_CONNECTION_ID, OWNERSHIP_GRACE_SECONDS
+from .contract import ADOPT_CONNECTION_ID
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +93,12 @@ def prove_held_by_this_stack(
     settling: Callable[[], bool],
     deadline: Deadline,
     describe: str,
+    grace: float,
 ) -> str:
     """How this resource's stack proves `connection_id` is its own (a renamed construct, or this resource
     itself after a re-delivered Create); raises ConnectionFailed when it cannot. While the connection is still
-    `settling` (another copy of this request may be working on it) and for OWNERSHIP_GRACE_SECONDS after, the
-    stack is asked again: the other copy's answer shows there as this resource's physical id."""
+    `settling` (another copy of this request may be working on it) and for `grace` seconds after, the stack is
+    asked again: the other copy's answer shows there as this resource's physical id."""
     settled_at: float | None = None
     while True:
         found = holders(client, stack_id, connection_id, types)
@@ -111,8 +112,8 @@ def prove_held_by_this_stack(
             settled_at = None  # still moving on its own (again): another copy may be working on it
         elif settled_at is None:
             settled_at = now
-        pause = 5.0
-        if (settled_at is not None and now - settled_at >= OWNERSHIP_GRACE_SECONDS) or deadline.remaining() <= pause:
+        pause = min(5.0, max(1.0, grace / 4))
+        if (settled_at is not None and now - settled_at >= grace) or deadline.remaining() <= pause:
             raise ConnectionFailed(
                 f"{describe} exists and no resource of this stack holds it (another stack's or region's, or made "
                 f"by hand?). To take it over set {ADOPT_CONNECTION_ID} (adopt_connection_id) to {connection_id}"

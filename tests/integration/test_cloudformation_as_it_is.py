@@ -24,10 +24,16 @@ from ccs_offline.world import World, offline, seed_domains
 from cross_cluster_search import ConnectionApi, ConnectionMode, InboundConnectionAccepter, OutboundConnection
 
 Build = Callable[[cdk.Stack], object]
+SHORT = cdk.Duration.seconds(60)
 
 
 def _outbound(**props: object) -> Build:
-    settings: dict[str, object] = {"source": SOURCE, "destination": SAME_REGION, "connection_alias": "logs"}
+    settings: dict[str, object] = {
+        "source": SOURCE,
+        "destination": SAME_REGION,
+        "connection_alias": "logs",
+        "timeout": SHORT,  # a refusal waits one poll interval of it (+5 s) for another copy's answer: 8 s
+    }
     settings.update(props)
     return lambda stack: OutboundConnection(stack, "Logs", **settings)  # type: ignore[arg-type]
 
@@ -134,7 +140,7 @@ def test_a_second_accepter_stack_does_not_take_over_an_accepted_connection(tmp_p
     (its delete would delete the first's connection)."""
 
     def accepter(stack: cdk.Stack) -> None:
-        InboundConnectionAccepter(stack, "Accept", source=OTHER_OWNER, destination=SOURCE)
+        InboundConnectionAccepter(stack, "Accept", source=OTHER_OWNER, destination=SOURCE, timeout=SHORT)
 
     first = _synthesize(tmp_path / "a", accepter, "First")
     second = _synthesize(tmp_path / "b", accepter, "Second")
@@ -271,7 +277,7 @@ def test_a_rollback_update_after_a_validation_failure_needs_no_cloudformation_ca
 # --- 4. an accepter Update after the requester deleted its connection ----------------------------------
 def test_an_accepter_update_after_the_requester_deleted_fails_fast_and_its_rollback_succeeds(tmp_path: Path) -> None:
     def accepter(stack: cdk.Stack) -> None:
-        InboundConnectionAccepter(stack, "Accept", source=OTHER_OWNER, destination=SOURCE)
+        InboundConnectionAccepter(stack, "Accept", source=OTHER_OWNER, destination=SOURCE, timeout=SHORT)
 
     template = _synthesize(tmp_path / "a", accepter)
     store = _store()
@@ -352,7 +358,12 @@ def test_a_cleanup_delete_that_cannot_ask_cloudformation_keeps_the_connection_lo
 
 def _nested(stack: cdk.Stack) -> None:
     OutboundConnection(
-        Construct(stack, "Search"), "Logs", source=SOURCE, destination=SAME_REGION, connection_alias="logs"
+        Construct(stack, "Search"),
+        "Logs",
+        source=SOURCE,
+        destination=SAME_REGION,
+        connection_alias="logs",
+        timeout=SHORT,
     )
 
 
