@@ -54,11 +54,11 @@ class FakeCloudFormation:
             page["NextToken"] = str(index + 1)
         return page
 
-    def describe_stack_resources(self, **request: Any) -> dict[str, Any]:
+    def describe_stack_resources(self, **_: Any) -> dict[str, Any]:
         self._fail("DescribeStackResources")
         return self.described
 
-    def describe_stacks(self, **request: Any) -> dict[str, Any]:
+    def describe_stacks(self, **_: Any) -> dict[str, Any]:
         self._fail("DescribeStacks")
         return {"Stacks": [{"StackId": STACK, "StackStatus": "UPDATE_ROLLBACK_IN_PROGRESS"}]}
 
