@@ -86,6 +86,7 @@ class LocalCloudFormation:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stack_status: str = "REVIEW_IN_PROGRESS"  #: DescribeStacks' StackStatus
     dropped: list[tuple[str, str]] = field(default_factory=list)  #: (logical id, physical id) given up on
+    resource_types: dict[str, str] = field(default_factory=dict)  #: logical id -> type, from any template version
 
     @property
     def region(self) -> str:
@@ -257,6 +258,7 @@ class LocalCloudFormation:
         """Create; after FAILED, the rollback Delete carries the FAILED response's physical id."""
         definition = self.definition(logical_id)
         properties = self.properties(definition, overrides)
+        self.resource_types[logical_id] = definition.resource_type
         self._status(logical_id, "CREATE_IN_PROGRESS")
         response = self.send(definition, self.event("Create", definition, properties))
         if response.ok:
@@ -434,7 +436,7 @@ class LocalCloudFormation:
                 StackResource(
                     logical_id,
                     self.deployed[logical_id].physical_id if logical_id in self.deployed else None,
-                    custom.get(logical_id, "Custom::Unknown"),
+                    custom.get(logical_id) or self.resource_types.get(logical_id, "Custom::Unknown"),
                     status,
                 )
                 for logical_id, status in self.statuses.items()

@@ -161,7 +161,7 @@ def test_a_second_accepter_stack_does_not_take_over_an_accepted_connection(tmp_p
         assert (
             f"Connection {accepted.physical_id} (partner-logs to logs-source) exists and no resource" in refused.reason
         )
-        assert store.status_of(accepted.physical_id) == "APPROVED"
+        assert store.status_of(accepted.physical_id) == "ACTIVE"  # the emulator's one state (APPROVED inbound)
         assert one.cloudformation.destroy()[0].ok
         assert store.status_of(accepted.physical_id) == "DELETED"
 
@@ -379,5 +379,23 @@ def test_a_rename_still_keeps_its_connection_under_the_harsher_stand_in(tmp_path
 
         assert [(r.request_type, r.status) for r in responses] == [("Create", "SUCCESS"), ("Delete", "SUCCESS")]
         assert responses[0].physical_id == created.physical_id
+        assert store.status_of(created.physical_id) == "ACTIVE"
+        assert cfn.destroy()[0].ok and not store.live()
+
+
+def test_a_rollback_after_a_rename_leaves_the_connection_with_the_old_resource(tmp_path: Path) -> None:
+    """The new logical id took the connection over; the rollback deletes that new resource, which must leave
+    the connection to the old one (still in the stack)."""
+    before = _synthesize(tmp_path / "a", _outbound())
+    after = _synthesize(tmp_path / "b", _nested)
+    store = _store(before, after)
+    with _worlds(store, before) as (world,):
+        cfn = world.cloudformation
+        [created] = cfn.deploy()
+
+        responses = cfn.apply(after, fail_after=True)
+
+        assert [(r.request_type, r.status) for r in responses] == [("Create", "SUCCESS"), ("Delete", "SUCCESS")]
+        assert list(cfn.deployed) == [created.logical_id]
         assert store.status_of(created.physical_id) == "ACTIVE"
         assert cfn.destroy()[0].ok and not store.live()

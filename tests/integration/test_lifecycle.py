@@ -84,13 +84,17 @@ def test_replacement_with_a_new_alias_creates_then_cloudformation_deletes_the_ol
     assert cfn.delete(logical_id).ok
 
 
-def test_replacement_keeping_the_alias_deletes_the_old_connection_first(
+def test_replacement_keeping_the_alias_deletes_the_old_connection_first_when_allowed(
     assembly: Assembly, world: World, cfn: LocalCloudFormation
 ) -> None:
     logical_id = assembly.ids["SameRegion"]
     created = cfn.create(logical_id)
     moved = cfn.update(
-        logical_id, {"DestinationDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-remote", "Region": "eu-west-1"}}
+        logical_id,
+        {
+            "DestinationDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-remote", "Region": "eu-west-1"},
+            "ReplaceByDeletingFirst": "true",
+        },
     )
 
     assert moved.ok, moved.reason
@@ -219,7 +223,10 @@ def test_failed_update_is_rolled_back_and_the_connection_survives(
     world.store.domains.pop((ACCOUNT, "eu-west-1", "logs-remote"))
     failed = cfn.update(
         logical_id,
-        {"DestinationDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-remote", "Region": "eu-west-1"}},
+        {
+            "DestinationDomainInfo": {"OwnerId": ACCOUNT, "DomainName": "logs-remote", "Region": "eu-west-1"},
+            "ReplaceByDeletingFirst": "true",
+        },
     )
 
     assert not failed.ok and "VALIDATION_FAILED" in failed.reason
