@@ -6,9 +6,10 @@ Each callback parses the properties (properties.py), builds the clients (clients
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from crhelper import CfnResource
 
@@ -23,6 +24,31 @@ logger = logging.getLogger(__name__)
 
 # INFO logging never prints the event (it holds the pre-signed ResponseURL); no 120 s sleep on Delete.
 helper = CfnResource(json_logging=False, log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
+
+
+R = TypeVar("R")
+
+
+class Failed(Exception):
+    """A failure as CloudFormation is told it (envelope.reason: no secret, the start kept)."""
+
+
+def _reasons(callback: Callable[[dict[str, Any], Any], R]) -> Callable[[dict[str, Any], Any], R]:
+    """Every failure of a callback reaches crhelper with its reason already shortened, keeping the start
+    (crhelper itself would keep the end), and without secret values."""
+
+    @functools.wraps(callback)
+    def wrapped(event: dict[str, Any], context: Any) -> R:
+        try:
+            return callback(event, context)
+        except Exception as error:
+            text = envelope.reason(str(error), event)
+            if text == str(error):
+                raise
+            cause = None if "(hidden)" in text else error  # the chained original would be logged with it
+            raise Failed(text) from cause
+
+    return wrapped
 
 
 def _outbound_apis(spec: OutboundSpec, budget: envelope.Budget) -> BotoApis:
@@ -44,6 +70,12 @@ def _adoption_guard(event: dict[str, Any], apis: BotoApis) -> Callable[[Connecti
         check_not_held_by_another_stack(cloudformation, event["StackId"], connection.connection_id, RESOURCE_TYPES)
 
     return check
+
+
+def _claim(connection_id: str) -> None:
+    """A connection this Create made but could not delete again after a later step failed is the FAILED
+    answer's physical id, so the rollback Delete deletes it."""
+    helper.PhysicalResourceId = connection_id
 
 
 def _report(connection: Connection, alias: str | None) -> str:
@@ -68,27 +100,29 @@ def _accept(event: dict[str, Any], budget: envelope.Budget) -> str:
 
 
 @helper.create
+@_reasons
 def create(event: dict[str, Any], context: Any) -> str:
     """Create or adopt the connection (or accept the inbound one); its id becomes the physical id."""
     helper.PhysicalResourceId = envelope.fallback_id(event)  # also for a FAILED or last-moment answer
     if envelope.PROBLEM in event:
         raise ValueError(event[envelope.PROBLEM])
-    budget = envelope.Budget(context)
+    budget = envelope.Budget(context, event)
     if envelope.is_accepter(event):
         return _accept(event, budget)
     spec = parse_outbound(event.get("ResourceProperties"))
     apis = _outbound_apis(spec, budget)
     created = connections.create_outbound(
-        spec, apis, budget.deadline(spec.timeout_seconds), _adoption_guard(event, apis)
+        spec, apis, budget.deadline(spec.timeout_seconds), _adoption_guard(event, apis), _claim
     )
     return _report(created, spec.alias)
 
 
 @helper.update
+@_reasons
 def update(event: dict[str, Any], context: Any) -> str:
     """Update in place when only options changed; replace otherwise (a new id)."""
     helper.PhysicalResourceId = envelope.fallback_id(event)
-    budget = envelope.Budget(context)
+    budget = envelope.Budget(context, event)
     if envelope.is_accepter(event):
         return _accept(event, budget)
     spec = parse_outbound(event.get("ResourceProperties"))
@@ -109,6 +143,7 @@ def update(event: dict[str, Any], context: Any) -> str:
 
 
 @helper.delete
+@_reasons
 def delete(event: dict[str, Any], context: Any) -> None:
     """Delete the connection from its physical id and the least the properties must say (API, region):
     properties written by another version of the construct never make a Delete fail. A connection another
@@ -122,7 +157,7 @@ def delete(event: dict[str, Any], context: Any) -> None:
     target = parse_delete_target(
         event.get("ResourceProperties"), DESTINATION if accepter else SOURCE, envelope.own_region()
     )
-    budget = envelope.Budget(context)
+    budget = envelope.Budget(context, event)
     apis = BotoApis(target.api, target.region, target.region, budget.left)
     cloudformation = apis.cloudformation(envelope.stack_region(event))
     holder = held_elsewhere(cloudformation, event["StackId"], event["LogicalResourceId"], physical_id, RESOURCE_TYPES)

@@ -152,3 +152,7 @@ class StubApis:
 
     def destination(self) -> ConnectionApi:
         return self._destination.api
+
+    def destination_as(self, api: str) -> ConnectionApi:
+        assert api in ("ELASTICSEARCH", "OPENSEARCH")
+        return self._destination.api
