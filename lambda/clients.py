@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -219,13 +218,10 @@ def _denied_reason(operation: str, request: dict[str, Any], error: ClientError, 
 
 
 def _unanswered_reason(operation: str, request: dict[str, Any], error: Exception, policy: CallPolicy | None) -> str:
-    """What got no answer, how long it was given, and what to do."""
+    """What got no answer, how long it was given, and what to do (short: a reason has 256 characters)."""
     what = "read timeout" if isinstance(error, ReadTimeoutError) else "could not connect"
-    tries = f" after {policy.attempts} attempt(s) of {policy.read_timeout:.0f} s" if policy else ""
-    url = str(getattr(error, "kwargs", {}).get("endpoint_url", ""))
-    host = urlsplit(url).netloc if url else ""
+    tries = f", {policy.attempts} attempt(s) of {policy.read_timeout:.0f} s" if policy else ""
     return (
-        f"No answer to {operation} for {_subject(request)} ({what}{tries}{', ' + host if host else ''}): the "
-        "service is slow or unreachable from the function. Check its network path (VPC, NAT, endpoints) and "
-        "retry the stack operation; a connection the service made meanwhile is adopted"
+        f"No answer to {operation} for {_subject(request)} ({what}{tries}): the service is slow or unreachable. "
+        "Check the function's network path (VPC, NAT, endpoints), then retry the stack operation"
     )
