@@ -125,6 +125,24 @@ def test_a_create_whose_answer_was_lost_is_this_requests_and_is_deleted_when_a_l
     assert world.store.status_of(made.connection_id) in ("DELETING", "DELETED")  # not leaked
 
 
+def test_when_the_cleanup_cannot_finish_the_rollback_delete_gets_the_connections_id(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
+    world.store.realism.lost_create_answers = 1
+    world.store.faults.stuck_in = {"VALIDATING", "DELETING"}  # the create's wait fails, and so does its cleanup
+    logical_id = assembly.ids["SameRegion"]
+    created = cfn.create(logical_id, {"TimeoutSeconds": "10", "ServiceTimeout": str(service_timeout_seconds(10))})
+
+    assert not created.ok
+    [made] = list(world.store.connections.values())
+    assert created.physical_id == made.connection_id, created.physical_id
+    rollback = cfn.history[-1]
+    assert rollback.request_type == "Delete" and rollback.physical_id == made.connection_id
+    assert created.latency < service_timeout_seconds(10)
+    world.store.faults.stuck_in = set()
+    assert world.store.status_of(made.connection_id) in ("DELETING", "DELETED")
+
+
 def test_a_create_whose_answer_was_lost_succeeds_with_one_connection(
     assembly: Assembly, world: World, cfn: LocalCloudFormation
 ) -> None:
