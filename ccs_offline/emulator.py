@@ -78,6 +78,7 @@ class Connection:
     mode: str = "DIRECT"
     skip_unavailable: str | None = None
     due: float | None = None
+    created_with: str = ""  #: the API (es or opensearch) whose create made it; see Realism.api_affinity
 
     def move(self, status: str, message: str = "", due: float | None = None) -> None:
         self.status, self.message, self.due = status, message, due
@@ -93,6 +94,42 @@ class Faults:
     validation_failure: str | None = None  #: every new connection fails validation with this message
     reject_all: bool = False  #: destination owners reject every pending connection at once
     rate_per_second: float | None = None  #: per-account request rate; beyond it, ThrottlingException
+
+
+@dataclass
+class Realism:
+    """Ways the real service (and IAM, and the network) is less kind than a plain emulator; settable while it runs.
+
+    - api_affinity: a connection created through one API cannot be accepted through the other. The real
+      error for an OpenSearch-created connection accepted through the ES API is reported in aws/aws-sdk-js-v3
+      issue #4453 ("Connection created using Amazon OpenSearch Service SDK cannot be accepted with Amazon
+      Elasticsearch Service SDK", a ValidationException). The mirror case (ES-created, accepted through the
+      OpenSearch API) is undocumented: the emulator refuses it too, the harsher assumption.
+    - iam_propagation_seconds: IAM is eventually consistent ("Changes that I make are not always immediately
+      visible", IAM User Guide, Troubleshooting IAM); a policy attached just before a call may still deny it
+      (aws/aws-cdk#37675, the same race in CDK's own custom resources). Each principal (access key) is denied
+      with AccessDeniedException for this many seconds after its first connection call.
+    - denied_actions: IAM actions the principals lack for good (e.g. {"es:CreateOutboundConnection"}). A call
+      is authorized under both its action names (the team's checked facts), so lacking either denies it; the
+      message has IAM's shape ("... is not authorized to perform: ACTION on resource: ... because no
+      identity-based policy allows the ACTION action", IAM User Guide, "Access denied error messages").
+    - lost_create_answers: the next N creates are carried out, but answered with a 500: a timeout or a server
+      error does not mean the call did nothing (AWS Builders' Library, "Making retries safe with idempotent
+      APIs").
+    - slow_answers: operation name -> seconds each answer is held back after the operation ran (the service
+      did its work; the answer is late), so a client whose read timeout is shorter gives up (botocore's
+      ReadTimeoutError, `Read timeout on endpoint URL`).
+    """
+
+    api_affinity: bool = True
+    iam_propagation_seconds: float = 0.0
+    denied_actions: set[str] = field(default_factory=set)
+    lost_create_answers: int = 0
+    slow_answers: dict[str, float] = field(default_factory=dict)
+
+
+#: The SDK names in the API-affinity error (aws/aws-sdk-js-v3#4453).
+_SDK_NAMES = {ES: "Amazon Elasticsearch Service SDK", OPENSEARCH: "Amazon OpenSearch Service SDK"}
 
 
 @dataclass(frozen=True)
@@ -188,6 +225,8 @@ class ConnectionStore:
     def __init__(self, delays: Delays | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.delays = delays or Delays()
         self.faults = Faults()
+        self.realism = Realism()
+        self._first_call: dict[str, float] = {}  #: principal (access key) -> its first call, for IAM propagation
         self.clock = clock
         self.domains: dict[tuple[str, str, str], Domain] = {}
         self.connections: dict[str, Connection] = {}
@@ -310,6 +349,7 @@ class ConnectionStore:
             skip_unavailable=params.get("ConnectionProperties", {})
             .get("CrossClusterSearch", {})
             .get("SkipUnavailable"),
+            created_with=service,
         )
         conn.move("VALIDATING", "Connection is being validated", self.clock() + self.delays.validating)
         self.connections[conn.connection_id] = conn
@@ -374,6 +414,12 @@ class ConnectionStore:
 
     def _accept_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
         conn = self._pending_inbound(params, account, region)
+        if self.realism.api_affinity and conn.created_with and conn.created_with != service:
+            raise ApiError(
+                "ValidationException",
+                f"Connection created using {_SDK_NAMES[conn.created_with]} cannot be accepted with "
+                f"{_SDK_NAMES[service]}",
+            )
         # The opensearch model's InboundConnectionStatusCode documents APPROVED -> PROVISIONING -> ACTIVE.
         conn.move("APPROVED", "Connection request is approved", self.clock() + self.delays.approved)
         return self._single(service, conn, "inbound")
@@ -396,6 +442,30 @@ class ConnectionStore:
 
     def _delete_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
         return self._delete(service, "inbound", params, account, region)
+
+    def iam_denial(self, principal: str, account: str, region: str, operation: str) -> str | None:
+        """The AccessDeniedException message IAM gives this call, if any (see Realism)."""
+        now = self.clock()
+        first = self._first_call.setdefault(principal, now)
+        # Both action names (e.g. es:CreateOutboundConnection and es:CreateOutboundCrossClusterSearchConnection).
+        names = [f"es:{operation}", f"es:{re.sub('CrossClusterSearch', '', operation)}"]
+        missing = next((name for name in names if name in self.realism.denied_actions), None)
+        if missing is None and now - first < self.realism.iam_propagation_seconds:
+            missing = names[-1]
+        if missing is None:
+            return None
+        resource = f"arn:aws:es:{region}:{account}:domain/*" if "Create" in operation else "*"
+        return (
+            f"User: arn:aws:sts::{account}:assumed-role/provider-role/session is not authorized to perform: "
+            f"{missing} on resource: {resource} because no identity-based policy allows the {missing} action"
+        )
+
+    def lose_create_answer(self, operation: str) -> bool:
+        """Whether this create, already carried out, answers 500 instead (Realism.lost_create_answers)."""
+        if not operation.startswith("CreateOutbound") or self.realism.lost_create_answers <= 0:
+            return False
+        self.realism.lost_create_answers -= 1
+        return True
 
     # --- inspection for tests ----------------------------------------------------------------
     def live(self) -> list[Connection]:
@@ -552,6 +622,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         self.seen = ("Unknown", signing_service)
         self.caller = (account, region)
+        self.principal = access_key
         try:
             if not account:
                 raise ApiError(
@@ -580,6 +651,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if store.faults.error_next > 0:
                     store.faults.error_next -= 1
                     raise ApiError("InternalException", "Internal error, please retry", 500)
+                denied = store.iam_denial(self.principal, account, region, operation.name)
+                if denied is not None:
+                    raise ApiError("AccessDeniedException", denied, 403)
             params: dict[str, Any] = json.loads(body) if body else {}
             for uri_name, value in matched.groupdict().items():
                 members: dict[str, Shape] = getattr(operation.input_shape, "members", {})
@@ -592,6 +666,12 @@ class _Handler(BaseHTTPRequestHandler):
             invalid = validate(operation.output_shape, output)
             if invalid:
                 raise AssertionError(f"emulator produced an invalid {operation.name} response: {invalid}")
+            late = store.realism.slow_answers.get(operation.name, 0.0)
+            if late > 0:
+                time.sleep(late)  # outside the store's lock: other callers go on
+            with store.lock:
+                if store.lose_create_answer(operation.name):
+                    raise ApiError("InternalException", "Internal error, please retry", 500)
             return output
         raise ApiError("UnknownOperationException", f"No operation at {self.command} {path}", 404)
 

@@ -9,16 +9,23 @@ for even one short attempt, the call is not made.
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from .connections import DeadlineExceeded
+from .connections import AccessDenied, DeadlineExceeded, ServiceUnreachable
 from .contract import OPENSEARCH
-from .dialects import ConnectionApi
+from .dialects import ConnectionApi, describe_error, error_code
+
+logger = logging.getLogger(__name__)
 
 #: botocore's cap on one backoff pause in standard retry mode (botocore/retries/standard.py).
 MAX_BACKOFF_SECONDS = 20
@@ -26,6 +33,12 @@ MAX_BACKOFF_SECONDS = 20
 #: create makes at most this many attempts so that the limit fails in seconds (connections.py waits out
 #: longer throttling itself, within the deadline).
 CREATE_MAX_ATTEMPTS = 3
+#: IAM is eventually consistent: a policy attached just before the first call may deny it for some seconds
+#: (IAM User Guide, "Changes that I make are not always immediately visible"; aws/aws-cdk#37675). Denials
+#: are waited out for at most this long from the invocation's first one, so a role that really lacks an
+#: action still fails within about a minute, naming it.
+IAM_PROPAGATION_SECONDS = 40.0
+_DENIED_ACTION = re.compile(r"not authorized to perform: ([\w:*]+)")
 
 
 @dataclass(frozen=True)
@@ -88,22 +101,58 @@ class BotoApis:
         self._sessions: dict[str, Any] = {}
         self._clients: dict[tuple[str, str, str, CallPolicy], Any] = {}
         self._apis: dict[str, ConnectionApi] = {}
+        self._denied_since: float | None = None  #: the invocation's first AccessDeniedException
+        self._last_policy: CallPolicy | None = None
 
     def _client(self, side: str, service: str, create: bool = False, region: str | None = None) -> Any:
         """A client of `service` for `side` (in its region unless `region` is given) whose retries fit now."""
         policy = policy_for(self._time_left(), create)
+        self._last_policy = policy
         region = region or self._regions[side]
         key = (side, region, service, policy)
         if key not in self._clients:
             self._clients[key] = self._session(side).client(service, region_name=region, config=policy.config())
         return self._clients[key]
 
-    def _connection_api(self, side: str) -> ConnectionApi:
-        if side not in self._apis:
-            self._apis[side] = ConnectionApi(
-                api=self._api, pick=lambda verb: self._client(side, self._service, create=verb == "create")
+    def _connection_api(self, side: str, api: str | None = None) -> ConnectionApi:
+        api = api or self._api
+        service = "opensearch" if api == OPENSEARCH else "es"
+        key = side if api == self._api else f"{side} {api}"
+        if key not in self._apis:
+            self._apis[key] = ConnectionApi(
+                api=api,
+                pick=lambda verb: self._client(side, service, create=verb == "create"),
+                guard=self._patiently,
             )
-        return self._apis[side]
+        return self._apis[key]
+
+    def destination_as(self, api: str) -> ConnectionApi:
+        """The destination owner's API through `api` (ELASTICSEARCH or OPENSEARCH), whichever the resource
+        names: a connection can only be accepted through the API that created it (aws/aws-sdk-js-v3#4453)."""
+        return self._connection_api("destination", api)
+
+    def _patiently(self, operation: str, request: dict[str, Any], send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """One service call: IAM denials waited out while a new policy may still be propagating; a call that got
+        no answer reported with what it was for and what to do."""
+        pause = 1.0
+        while True:
+            try:
+                return send()
+            except ClientError as error:
+                if error_code(error) != "AccessDeniedException":
+                    raise
+                now = time.monotonic()
+                self._denied_since = self._denied_since or now
+                waited = now - self._denied_since
+                if waited + pause > IAM_PROPAGATION_SECONDS or self._time_left() - pause < _LAST_CALL_SECONDS:
+                    raise AccessDenied(_denied_reason(operation, request, error, waited)) from error
+                logger.info(
+                    "%s denied (IAM may still be applying a new policy); trying again in %.0f s", operation, pause
+                )
+                time.sleep(pause)
+                pause = min(pause * 2, 8.0)
+            except (ReadTimeoutError, BotoConnectionError) as error:
+                raise ServiceUnreachable(_unanswered_reason(operation, request, error, self._last_policy)) from error
 
     def cloudformation(self, region: str) -> Any:
         """CloudFormation in the stack's region, with the Lambda's own credentials."""
@@ -139,3 +188,40 @@ class BotoApis:
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
         )
+
+
+_LAST_CALL_SECONDS = SHORTEST_CALL.worst_case_seconds() + 0.5
+
+
+def _subject(request: dict[str, Any]) -> str:
+    """Which connection a request is about, for a reason."""
+    for key in ("CrossClusterSearchConnectionId", "ConnectionId"):
+        if key in request:
+            return f"connection {request[key]}"
+    if "ConnectionAlias" in request:
+        return f"connection '{request['ConnectionAlias']}'"
+    values = {f["Name"].rsplit(".", 1)[-1]: f["Values"][0] for f in request.get("Filters", []) if f.get("Values")}
+    ids = [v for k, v in values.items() if k.endswith("connection-id")]
+    return f"connection {ids[0]}" if ids else f"connections of {values.get('domain-name', 'the domain')}"
+
+
+def _denied_reason(operation: str, request: dict[str, Any], error: ClientError, waited: float) -> str:
+    """Which action the role lacks (from IAM's message, else the operation's own), and how to fix it."""
+    found = _DENIED_ACTION.search(str(error.response.get("Error", {}).get("Message", "")))
+    action = found.group(1) if found else f"es:{operation}"
+    other = f"es:{re.sub('CrossClusterSearch', '', operation)}"
+    names = action if other == action else f"{action} (and {other})"
+    return (
+        f"Not allowed: {action} for {_subject(request)}, still denied after {waited:.0f} s (longer than a new "
+        f"IAM policy takes to apply). Grant {names} to the role the call runs as. {describe_error(error)}"
+    )
+
+
+def _unanswered_reason(operation: str, request: dict[str, Any], error: Exception, policy: CallPolicy | None) -> str:
+    """What got no answer, how long it was given, and what to do (short: a reason has 256 characters)."""
+    what = "read timeout" if isinstance(error, ReadTimeoutError) else "could not connect"
+    tries = f", {policy.attempts} attempt(s) of {policy.read_timeout:.0f} s" if policy else ""
+    return (
+        f"No answer to {operation} for {_subject(request)} ({what}{tries}): the service is slow or unreachable. "
+        "Check the function's network path (VPC, NAT, endpoints), then retry the stack operation"
+    )

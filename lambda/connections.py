@@ -6,6 +6,7 @@ onto these functions.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Protocol, TypeVar
 
 from botocore.exceptions import ClientError
 
-from .contract import CLEANUP_SECONDS, OPENSEARCH, OWNERSHIP_ANSWER_SECONDS
+from .contract import CLEANUP_SECONDS, ELASTICSEARCH, OPENSEARCH, OWNERSHIP_ANSWER_SECONDS
 from .dialects import (
     ACCEPTED,
     ACCEPTING,
@@ -46,6 +47,14 @@ class DeadlineExceeded(ConnectionFailed):
     """A state did not change before the resource's timeout."""
 
 
+class AccessDenied(ConnectionFailed):
+    """IAM kept denying a call for longer than a new policy takes to apply; the message names the action."""
+
+
+class ServiceUnreachable(ConnectionFailed):
+    """A call got no answer (read timeout, no connection) within its retries; the message says which."""
+
+
 class Apis(Protocol):
     """Gives the API for each side of a connection, with the right account and region."""
 
@@ -54,6 +63,9 @@ class Apis(Protocol):
 
     def destination(self) -> ConnectionApi:
         """The destination domain's owner, in the destination domain's region."""
+
+    def destination_as(self, api: str) -> ConnectionApi:
+        """The same, through the given API (ELASTICSEARCH or OPENSEARCH)."""
 
 
 @dataclass
@@ -153,31 +165,60 @@ def _check_not_failed(connection: Connection | None, what: str) -> Connection:
 
 
 def create_outbound(
-    spec: OutboundSpec, apis: Apis, deadline: Deadline, may_adopt: Callable[[Connection], None] | None = None
+    spec: OutboundSpec,
+    apis: Apis,
+    deadline: Deadline,
+    may_adopt: Callable[[Connection], None] | None = None,
+    claim: Callable[[str], None] | None = None,
 ) -> Connection:
     """Create the connection (or adopt the live one already made for this request, after `may_adopt` raised
     nothing for it), wait for it to settle, accept it if asked. A connection this call created is deleted
-    again when a later step fails.
+    again when a later step fails (also one whose create answer was lost, found by the retry); when that
+    cleanup cannot finish, `claim` hears its id, so the failed Create names it and the rollback Delete
+    deletes it.
     """
     source_api = apis.source()
+    attempt = _CreateAttempt(source_api, spec)
     try:
-        connection = _create_through_throttling(source_api, spec, deadline)
+        connection = _create_through_throttling(source_api, spec, deadline, attempt)
         created = True
         logger.info("Created %s", connection.describe())
-    except ClientError as error:
-        adopted = _adoptable(source_api, spec) if error_code(error) == "ResourceAlreadyExistsException" else None
+    except (ClientError, ServiceUnreachable) as error:
+        lost = isinstance(error, ServiceUnreachable) or attempt.lost_answer(error)
+        adoptable = isinstance(error, ServiceUnreachable) or error_code(error) == "ResourceAlreadyExistsException"
+        adopted = _adoptable(source_api, spec) if adoptable else None
         if adopted is None:
+            if isinstance(error, ServiceUnreachable):
+                raise
             raise ConnectionFailed(f"Creating connection '{spec.alias}' failed: {describe_error(error)}") from error
-        if may_adopt is not None:
+        created = lost and adopted.connection_id not in attempt.existing
+        if not created and may_adopt is not None:
             may_adopt(adopted)
-        logger.info("Adopting existing %s", adopted.describe())
-        connection, created = adopted, False
+        logger.info(
+            "%s %s", "Our create's answer was lost; it made" if created else "Adopting existing", adopted.describe()
+        )
+        connection = adopted
     try:
         return _settle(connection, spec, apis, deadline)
     except Exception:
-        if created:
-            _discard(connection.connection_id, source_api, deadline)
+        if created and not _discard(connection.connection_id, source_api, deadline) and claim is not None:
+            claim(connection.connection_id)
         raise
+
+
+class _CreateAttempt:
+    """What one create request knows to tell its own connection from one that was there before: the live
+    connections with its alias before the first attempt, and whether any attempt's answer was lost (a 5xx or
+    a timeout, after which the service may have made the connection: the retry then finds it existing)."""
+
+    def __init__(self, api: ConnectionApi, spec: OutboundSpec) -> None:
+        self.existing = {c.connection_id for c in api.find_outbound(spec.source, spec.destination)}
+        self.lost = False
+
+    def lost_answer(self, error: ClientError) -> bool:
+        """Whether an answer was lost: seen here, or retried by botocore before this error."""
+        retried = int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) > 0
+        return self.lost or retried
 
 
 def _transient(error: ClientError) -> bool:
@@ -186,7 +227,9 @@ def _transient(error: ClientError) -> bool:
     return error_code(error) in THROTTLING_CODES or status >= 500
 
 
-def _create_through_throttling(api: ConnectionApi, spec: OutboundSpec, deadline: Deadline) -> Connection:
+def _create_through_throttling(
+    api: ConnectionApi, spec: OutboundSpec, deadline: Deadline, attempt: _CreateAttempt | None = None
+) -> Connection:
     """The create call. Its client retries little (a connection limit must fail fast, and botocore counts
     LimitExceededException as throttling), so a longer storm of throttling or 5xx errors is waited out here,
     within the deadline. A create the service carried out before answering 5xx comes back as
@@ -196,6 +239,8 @@ def _create_through_throttling(api: ConnectionApi, spec: OutboundSpec, deadline:
         try:
             return api.create_outbound(spec)
         except ClientError as error:
+            if attempt is not None and _transient(error):
+                attempt.lost = attempt.lost or error_code(error) not in THROTTLING_CODES
             if not _transient(error) or deadline.remaining() <= pause:
                 raise
             logger.info("Create answered %s; trying again in %.0f s", error_code(error), pause)
@@ -219,7 +264,7 @@ def _settle(connection: Connection, spec: OutboundSpec, apis: Apis, deadline: De
         return settled
     if settled.status == PENDING_ACCEPTANCE:
         try:
-            apis.destination().accept_inbound(settled.connection_id)
+            accept_through_either_api(apis, settled.connection_id, spec.api)
         except ClientError as error:
             # Another copy of the same request (CloudFormation's invocation is asynchronous and may arrive
             # twice) may have accepted it first: a connection that moved on is no failure.
@@ -232,12 +277,33 @@ def _settle(connection: Connection, spec: OutboundSpec, apis: Apis, deadline: De
     return _check_not_failed(active, "outbound")
 
 
-def _discard(connection_id: str, api: ConnectionApi, deadline: Deadline) -> None:
-    """Best-effort cleanup of a connection this invocation created."""
+#: The service's refusal to accept through the other API (aws/aws-sdk-js-v3#4453): "Connection created using
+#: Amazon OpenSearch Service SDK cannot be accepted with Amazon Elasticsearch Service SDK".
+_OTHER_API_NEEDED = re.compile(r"created using .+ cannot be accepted with", re.IGNORECASE)
+
+
+def accept_through_either_api(apis: Apis, connection_id: str, api: str) -> Connection:
+    """Accept through `api`; when the service answers that the connection was created through the other API
+    (only that one may accept it), accept through that one."""
+    try:
+        return apis.destination_as(api).accept_inbound(connection_id)
+    except ClientError as error:
+        message = str(error.response.get("Error", {}).get("Message", ""))
+        if error_code(error) != "ValidationException" or not _OTHER_API_NEEDED.search(message):
+            raise
+        other = ELASTICSEARCH if api == OPENSEARCH else OPENSEARCH
+        logger.info("%s was created through the other API: accepting it through %s", connection_id, other)
+        return apis.destination_as(other).accept_inbound(connection_id)
+
+
+def _discard(connection_id: str, api: ConnectionApi, deadline: Deadline) -> bool:
+    """Best-effort cleanup of a connection this invocation created; whether it is DELETED."""
     try:
         delete_connection(connection_id, api.get_outbound, api.delete_outbound, deadline.fresh(CLEANUP_SECONDS))
+        return True
     except Exception:
         logger.exception("Could not clean up connection %s", connection_id)
+        return False
 
 
 def update_outbound(
@@ -385,7 +451,7 @@ def accept_inbound(
     assert found is not None
     if found.status == PENDING_ACCEPTANCE:
         try:
-            found = api.accept_inbound(found.connection_id)
+            found = accept_through_either_api(apis, found.connection_id, spec.api)
             taken = True
         except ClientError as error:
             again = api.get_inbound(found.connection_id)  # a duplicate delivery may have accepted it first

@@ -89,6 +89,9 @@ DEFAULT_TIMEOUT_SECONDS = 600
 #: Kept back at the very end of an invocation for crhelper's response PUT, so crhelper's own timer (0.5 s
 #: before the end, with an empty physical id) never has to answer.
 RESPONSE_RESERVE_SECONDS = 5
+#: Kept back from the resource's ServiceTimeout (counted from the invocation's start): the time the request
+#: spent before the invocation began (CloudFormation invokes asynchronously) and the answer's way back.
+SERVICE_TIMEOUT_MARGIN_SECONDS = 10
 #: How long a failed Create or Update may spend deleting what it made ...
 CLEANUP_SECONDS = 60
 #: ... inside the time kept back for it from the wait.

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: A boto3 client of either service.
 Client = Union["ElasticsearchServiceClient", "OpenSearchServiceClient"]
+#: Wraps each service call: (operation name, request, the call itself) -> its answer (clients.py's patience).
+Guard = Callable[[str, dict[str, Any], Callable[[], dict[str, Any]]], dict[str, Any]]
 
 VALIDATING = "VALIDATING"
 VALIDATION_FAILED = "VALIDATION_FAILED"
@@ -134,6 +136,7 @@ class ConnectionApi:
         api: str = ELASTICSEARCH,
         create_client: Client | None = None,
         pick: Callable[[str], Client] | None = None,
+        guard: Guard | None = None,
     ) -> None:
         """`pick(verb)` gives the client for each call (clients.py picks one whose retries fit the time left);
         without it, `client` makes every call and `create_client` (default: `client`) the create call."""
@@ -143,12 +146,20 @@ class ConnectionApi:
             fixed, creating = client, create_client or client
             pick = lambda verb: creating if verb == "create" else fixed  # noqa: E731
         self._pick = pick
+        self._guard = guard
         self._dialect = _DIALECTS[api]
+        self.api = api
 
     def _call(self, verb: str, direction: str, request: dict[str, Any]) -> dict[str, Any]:
         name = self._dialect.operations[f"{verb} {direction}"]
-        response: dict[str, Any] = getattr(self._pick(verb), name)(**request)
-        return response
+
+        def send() -> dict[str, Any]:
+            response: dict[str, Any] = getattr(self._pick(verb), name)(**request)
+            return response
+
+        if self._guard is None:
+            return send()
+        return self._guard("".join(part.capitalize() for part in name.split("_")), request, send)
 
     def _domain(self, info: DomainRef) -> dict[str, Any]:
         return {"AWSDomainInformation": info.as_api()} if self._dialect.nested_domain else info.as_api()

@@ -16,9 +16,11 @@ from .connections import Deadline
 from .contract import (
     ACCEPTER_TYPE,
     CLEANUP_RESERVE_SECONDS,
+    EXTERNAL_ID,
     OUTBOUND_TYPE,
     RESOURCE_TYPES,
     RESPONSE_RESERVE_SECONDS,
+    SERVICE_TIMEOUT_MARGIN_SECONDS,
 )
 from .properties import InvalidInput
 
@@ -80,6 +82,21 @@ def stand_in(event: dict[str, Any], problem: InvalidInput) -> dict[str, Any]:
     }
 
 
+#: crhelper cuts a Reason over 256 characters to its last 240 (losing the start: the field or the cause).
+MAX_REASON = 256
+
+
+def reason(text: str, event: dict[str, Any]) -> str:
+    """A FAILED answer's Reason: the properties' secret values (AcceptRoleExternalId) replaced, and at most
+    MAX_REASON characters, keeping the start."""
+    properties = event.get("ResourceProperties")
+    for props in (properties, event.get("OldResourceProperties")):
+        secret = props.get(EXTERNAL_ID) if isinstance(props, dict) else None
+        if isinstance(secret, str) and len(secret) >= 2:
+            text = text.replace(secret, "(hidden)")
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
 def is_accepter(event: dict[str, Any]) -> bool:
     """Whether the request is for an InboundConnectionAccepter."""
     return event.get("ResourceType") == ACCEPTER_TYPE
@@ -108,12 +125,35 @@ def own_region() -> str:
     return os.environ.get("AWS_REGION", "us-east-1")
 
 
-class Budget:
-    """The invocation's time: when the answer is due, and how long waiting may last before that."""
+def service_timeout(event: dict[str, Any]) -> float | None:
+    """How long CloudFormation waits for this resource's answer (ServiceTimeout, seconds), when the event says:
+    at its top level, else in ResourceProperties (both strings, CloudFormation User Guide, "Custom resource
+    request objects"); None when absent or unreadable."""
+    properties = event.get("ResourceProperties")
+    for value in (
+        event.get("ServiceTimeout"),
+        properties.get("ServiceTimeout") if isinstance(properties, dict) else None,
+    ):
+        text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+        if text.isascii() and text.isdigit() and 0 < int(text) <= 3600:
+            return float(text)
+    return None
 
-    def __init__(self, context: Any) -> None:
+
+class Budget:
+    """The invocation's time: when the answer is due, and how long waiting may last before that. The answer is
+    due before the Lambda ends and before the resource's own ServiceTimeout: the function's timeout is sized
+    for the stack's longest resource, so a short resource's CloudFormation gives up long before the Lambda
+    would end. ServiceTimeout counts from CloudFormation's request, which is a little before this invocation
+    starts: SERVICE_TIMEOUT_MARGIN_SECONDS of it are kept back for that and for the answer's way back."""
+
+    def __init__(self, context: Any, event: dict[str, Any] | None = None) -> None:
+        now = time.monotonic()
         remaining = context.get_remaining_time_in_millis() / 1000
-        self.limit: float = time.monotonic() + remaining - RESPONSE_RESERVE_SECONDS
+        self.limit: float = now + remaining - RESPONSE_RESERVE_SECONDS
+        waits = service_timeout(event) if event is not None else None
+        if waits is not None:
+            self.limit = min(self.limit, now + waits - SERVICE_TIMEOUT_MARGIN_SECONDS)
 
     def left(self) -> float:
         """Seconds until the answer is due."""

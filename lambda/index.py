@@ -6,9 +6,10 @@ Each callback parses the properties (properties.py), builds the clients (clients
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from crhelper import CfnResource
 
@@ -34,6 +35,31 @@ KEPT_MARKER = "KEPT_CONNECTION"
 
 # INFO logging never prints the event (it holds the pre-signed ResponseURL); no 120 s sleep on Delete.
 helper = CfnResource(json_logging=False, log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
+
+
+R = TypeVar("R")
+
+
+class Failed(Exception):
+    """A failure as CloudFormation is told it (envelope.reason: no secret, the start kept)."""
+
+
+def _reasons(callback: Callable[[dict[str, Any], Any], R]) -> Callable[[dict[str, Any], Any], R]:
+    """Every failure of a callback reaches crhelper with its reason already shortened, keeping the start
+    (crhelper itself would keep the end), and without secret values."""
+
+    @functools.wraps(callback)
+    def wrapped(event: dict[str, Any], context: Any) -> R:
+        try:
+            return callback(event, context)
+        except Exception as error:
+            text = envelope.reason(str(error), event)
+            if text == str(error):
+                raise
+            cause = None if "(hidden)" in text else error  # the chained original would be logged with it
+            raise Failed(text) from cause
+
+    return wrapped
 
 
 def _outbound_apis(spec: OutboundSpec, budget: envelope.Budget) -> BotoApis:
@@ -97,6 +123,12 @@ def _outbound_guard(
     )
 
 
+def _claim(connection_id: str) -> None:
+    """A connection this Create made but could not delete again after a later step failed is the FAILED
+    answer's physical id, so the rollback Delete deletes it."""
+    helper.PhysicalResourceId = connection_id
+
+
 def _report(connection: Connection, alias: str | None) -> str:
     helper.Data.update(
         {
@@ -139,26 +171,30 @@ def _accept(event: dict[str, Any], budget: envelope.Budget) -> str:
 
 
 @helper.create
+@_reasons
 def create(event: dict[str, Any], context: Any) -> str:
     """Create or adopt the connection (or accept the inbound one); its id becomes the physical id."""
     helper.PhysicalResourceId = envelope.fallback_id(event)  # also for a FAILED or last-moment answer
     if envelope.PROBLEM in event:
         raise ValueError(event[envelope.PROBLEM])
-    budget = envelope.Budget(context)
+    budget = envelope.Budget(context, event)
     if envelope.is_accepter(event):
         return _accept(event, budget)
     spec = parse_outbound(event.get("ResourceProperties"))
     apis = _outbound_apis(spec, budget)
     deadline = budget.deadline(spec.timeout_seconds)
-    created = connections.create_outbound(spec, apis, deadline, _outbound_guard(event, spec, apis, deadline))
+    created = connections.create_outbound(
+        spec, apis, deadline, _outbound_guard(event, spec, apis, deadline), _claim
+    )
     return _report(created, spec.alias)
 
 
 @helper.update
+@_reasons
 def update(event: dict[str, Any], context: Any) -> str:
     """Update in place when only options changed; replace otherwise (a new id)."""
     helper.PhysicalResourceId = envelope.fallback_id(event)
-    budget = envelope.Budget(context)
+    budget = envelope.Budget(context, event)
     if envelope.is_accepter(event):
         return _accept(event, budget)
     spec = parse_outbound(event.get("ResourceProperties"))  # OldResourceProperties are never needed
@@ -171,6 +207,7 @@ def update(event: dict[str, Any], context: Any) -> str:
 
 
 @helper.delete
+@_reasons
 def delete(event: dict[str, Any], context: Any) -> None:
     """Delete the connection from its physical id and the least the properties must say (API, region):
     properties written by another version of the construct never make a Delete fail. A connection another
@@ -184,7 +221,7 @@ def delete(event: dict[str, Any], context: Any) -> None:
     target = parse_delete_target(
         event.get("ResourceProperties"), DESTINATION if accepter else SOURCE, envelope.own_region()
     )
-    budget = envelope.Budget(context)
+    budget = envelope.Budget(context, event)
     apis = BotoApis(target.api, target.region, target.region, budget.left)
     cloudformation = apis.cloudformation(envelope.stack_region(event))
     try:

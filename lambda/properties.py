@@ -79,7 +79,9 @@ class InvalidInput(ValueError):
     def __init__(self, field: str, rule: str, value: object) -> None:
         self.field = field
         self.rule = rule
-        super().__init__(f"{field} {rule} (got {show(value)})")
+        # A secret (the external id) is never shown, not even in part: only its length.
+        shown = f"a value of {len(str(value))} characters, hidden" if field == EXTERNAL_ID else show(value)
+        super().__init__(f"{field} {rule} (got {shown})")
 
 
 def show(value: object) -> str:

@@ -112,7 +112,13 @@ class EsStub:
             response["NextToken"] = next_token
         self.stubber.add_response("describe_outbound_cross_cluster_search_connections", response, expected)
 
-    def create(self, status: str = "VALIDATING", alias: str = "logs") -> None:
+    def before_create(self, *items: dict[str, Any]) -> None:
+        """The look at what exists before the first create attempt (to know a connection as this request's)."""
+        self.describe_pair(*items)
+
+    def create(self, status: str = "VALIDATING", alias: str = "logs", first: bool = True) -> None:
+        if first:
+            self.before_create()
         item = es_connection(status, alias=alias)
         response = {k: v for k, v in item.items()}
         self.stubber.add_response(
@@ -151,4 +157,8 @@ class StubApis:
         return self._source.api
 
     def destination(self) -> ConnectionApi:
+        return self._destination.api
+
+    def destination_as(self, api: str) -> ConnectionApi:
+        assert api in ("ELASTICSEARCH", "OPENSEARCH")
         return self._destination.api

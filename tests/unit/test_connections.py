@@ -67,6 +67,7 @@ def test_create_without_accept_stops_at_pending_acceptance(world: World) -> None
 def test_existing_connection_is_adopted_not_duplicated(world: World) -> None:
     other_alias = es_connection("ACTIVE", connection_id="cc-other00000000", alias="metrics")
     deleted_same = es_connection("DELETED", connection_id="cc-deleted000000")
+    world.source.before_create(es_connection("ACTIVE"))
     world.source.stubber.add_client_error(
         "create_outbound_cross_cluster_search_connection", "ResourceAlreadyExistsException", "alias exists", 409
     )
@@ -108,6 +109,7 @@ def test_stuck_connection_times_out_with_a_clear_reason_and_is_cleaned_up(world:
 
 
 def test_create_error_from_the_service_names_the_code(world: World) -> None:
+    world.source.before_create()
     world.source.stubber.add_client_error(
         "create_outbound_cross_cluster_search_connection",
         "LimitExceededException",
@@ -263,15 +265,17 @@ def test_opensearch_api_speaks_its_own_shapes() -> None:
 
 
 def test_a_long_throttling_storm_on_create_is_waited_out_but_a_connection_limit_fails_at_once(world: World) -> None:
+    world.source.before_create()
     for _ in range(3):
         world.source.stubber.add_client_error(
             "create_outbound_cross_cluster_search_connection", "ThrottlingException", "Rate exceeded", 400
         )
-    world.source.create()
+    world.source.create(first=False)
     world.source.describe_by_id(es_connection("ACTIVE"))
     assert create_outbound(spec(), world.apis, world.time.deadline()).status == "ACTIVE"
     assert world.time.sleeps[:3] == [1.0, 2.0, 4.0]
 
+    world.source.before_create()
     world.source.stubber.add_client_error(
         "create_outbound_cross_cluster_search_connection", "LimitExceededException", "20 outbound connections", 409
     )

@@ -186,6 +186,7 @@ def test_opensearch_api_sees_the_same_connections(emulator: Emulator) -> None:
 
 
 def test_opensearch_inbound_goes_approved_provisioning_active(emulator: Emulator, clock: ManualClock) -> None:
+    emulator.store.realism.api_affinity = False  # statuses only here; the affinity is tested below
     es_a = emulator.client("es", A, "us-east-1")
     os_b = emulator.client("opensearch", B, "us-east-1")
     connection_id = create(es_a, "partner", "partner", owner=B)
@@ -204,3 +205,15 @@ def test_opensearch_inbound_goes_approved_provisioning_active(emulator: Emulator
         seen.append(inbound())
     assert seen[0] == "APPROVED" and seen[-1] == "ACTIVE"
     assert "PROVISIONING" in seen
+
+
+def test_a_connection_is_accepted_only_through_the_api_that_created_it(emulator: Emulator, clock: ManualClock) -> None:
+    """aws/aws-sdk-js-v3#4453, and its mirror (the harsher assumption)."""
+    es_a = emulator.client("es", A, "us-east-1")
+    es_b = emulator.client("es", B, "us-east-1")
+    os_b = emulator.client("opensearch", B, "us-east-1")
+    connection_id = create(es_a, "partner", "partner", owner=B)
+    clock.sleep(0.1)
+    with pytest.raises(ClientError, match="created using Amazon Elasticsearch Service SDK cannot be accepted with"):
+        os_b.accept_inbound_connection(ConnectionId=connection_id)
+    es_b.accept_inbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=connection_id)
