@@ -183,9 +183,7 @@ def create(event: dict[str, Any], context: Any) -> str:
     spec = parse_outbound(event.get("ResourceProperties"))
     apis = _outbound_apis(spec, budget)
     deadline = budget.deadline(spec.timeout_seconds)
-    created = connections.create_outbound(
-        spec, apis, deadline, _outbound_guard(event, spec, apis, deadline), _claim
-    )
+    created = connections.create_outbound(spec, apis, deadline, _outbound_guard(event, spec, apis, deadline), _claim)
     return _report(created, spec.alias)
 
 
