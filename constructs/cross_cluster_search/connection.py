@@ -7,12 +7,14 @@ from collections.abc import Mapping
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+from cross_cluster_search import prerequisites
 from cross_cluster_search._handler import contract
 from cross_cluster_search._handler.properties import check_alias, check_connection_id, check_timeout_seconds
-from cross_cluster_search import prerequisites
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
 from cross_cluster_search.provider import ConnectionProvider
 
@@ -58,11 +60,7 @@ METRIC_INBOUND_REQUESTS = "CrossClusterInboundRequests"
 def _require_type(field: str, value: object, types: type | tuple[type, ...], expected: str) -> None:
     """A TypeError naming the prop and the type it takes (bool is no int here, nor an int a bool)."""
     allowed = types if isinstance(types, tuple) else (types,)
-    if isinstance(value, bool) and bool not in allowed:
-        ok = False
-    else:
-        ok = isinstance(value, allowed)
-    if not ok:
+    if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
         raise TypeError(f"{field} must be {expected} (got {type(value).__name__})")
 
 
@@ -143,7 +141,7 @@ class _ConnectionResource(Construct):
         policy of a destination domain construct of the app (kept by the L2 in its Custom::OpenSearchAccessPolicy).
         Imported domains and DomainInfos are the destination owner's to change (README)."""
         domain = self._destination_construct
-        if not self._destination_access_policy or domain is None or not hasattr(domain, "add_access_policies"):
+        if not self._destination_access_policy or not isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
             return
         domain.add_access_policies(
             iam.PolicyStatement(

@@ -288,8 +288,9 @@ def _app_rules(connections: list[Connection]) -> dict[int, list[str]]:
             by_source.setdefault(pair[0], []).append(connection)
         if connection.kind == "outbound" or pair not in pairs:  # an accepter of an outbound of this app is one
             by_destination.setdefault(pair[1], []).append(connection)
-    for found in (*_over_limit(by_source, "source", "outbound"), *_over_limit(by_destination, "destination", "inbound")):
-        findings.setdefault(found[0], []).append(found[1])
+    limits = (*_over_limit(by_source, "source", "outbound"), *_over_limit(by_destination, "destination", "inbound"))
+    for connection_key, message in limits:
+        findings.setdefault(connection_key, []).append(message)
     return findings
 
 
@@ -316,4 +317,12 @@ def register(connection: Connection) -> None:
     connection.construct.node.add_validation(_Prerequisites(connection, registry))
 
 
-__all__ = ["WARN_INSTANCE_TYPE", "WARN_SOURCE_OLDER", "Connection", "DomainSettings", "Side", "read_settings", "register"]
+__all__ = [
+    "WARN_INSTANCE_TYPE",
+    "WARN_SOURCE_OLDER",
+    "Connection",
+    "DomainSettings",
+    "Side",
+    "read_settings",
+    "register",
+]

@@ -55,7 +55,7 @@ def test_a_destination_domain_construct_gets_the_search_statement_for_the_source
     OutboundConnection(stack, "Conn", source=source, destination=destination, connection_alias="logs")
     text = joined(access_policy_statements(Template.from_stack(stack)))
     assert '\\"Action\\":\\"es:ESCrossClusterGet\\"' in text
-    assert f'\\"AWS\\":\\"arn:' in text and f":iam::{PARTNER}:root" in text
+    assert '\\"AWS\\":\\"arn:' in text and f":iam::{PARTNER}:root" in text
     # The resource is the domain's ARN itself (...:domain/name), not its sub-resources (/*).
     destination_id = stack.get_logical_id(destination.node.default_child)  # type: ignore[arg-type]
     assert f"'Fn::GetAtt': ['{destination_id}', 'Arn']" in text

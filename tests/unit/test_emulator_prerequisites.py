@@ -84,7 +84,7 @@ def test_a_template_pair_that_meets_the_prerequisites_validates() -> None:
 )
 def test_template_settings_that_aws_refuses_fail_validation(change: dict[str, Any], message: str) -> None:
     destination = {key: value for key, value in {**GOOD, **change}.items() if value is not None}
-    store, clock, seeded = template_store(destination)
+    store, clock, _ = template_store(destination)
     status, reason = outcome(store, clock, "src", "dst")
     assert status == "VALIDATION_FAILED"
     assert message in reason

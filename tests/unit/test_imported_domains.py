@@ -9,6 +9,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 
 from cross_cluster_search import DomainInfo, InboundConnectionAccepter, OutboundConnection
@@ -102,6 +103,4 @@ def test_an_import_by_a_token_arn_falls_back_to_the_stack_and_the_endpoint() -> 
 def test_what_is_not_a_domain_is_a_type_error_naming_the_prop() -> None:
     with pytest.raises(TypeError, match=r"^destination must be a DomainInfo or a domain .*\(got Bucket\)"):
         stack = new_stack()
-        from aws_cdk import aws_s3 as s3
-
         OutboundConnection(stack, "Conn", source=LOCAL, destination=s3.Bucket(stack, "B"), connection_alias="x1")

@@ -11,6 +11,7 @@ from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk.assertions import Annotations, Match, Template
 
+from app import CrossClusterSearchDemo
 from cross_cluster_search import DomainInfo, InboundConnectionAccepter, OutboundConnection
 from cross_cluster_search.prerequisites import WARN_INSTANCE_TYPE, WARN_SOURCE_OLDER
 
@@ -102,8 +103,6 @@ def test_a_correct_pair_synthesizes_with_no_warning() -> None:
 
 
 def test_the_sample_app_has_no_warning_or_error() -> None:
-    from app import CrossClusterSearchDemo
-
     app = new_app()
     stack = CrossClusterSearchDemo(app, "Demo")
     assert synth_errors(app) == []
