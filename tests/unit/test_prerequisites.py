@@ -108,6 +108,9 @@ def test_the_sample_app_has_no_warning_or_error() -> None:
     assert synth_errors(app) == []
     assert all_warnings(stack) == []
     assert Annotations.from_stack(stack).find_error("*", Match.any_value()) == []
+    # ... and its destination's access policy lets the source search it.
+    [policy] = Template.from_stack(stack).find_resources("Custom::OpenSearchAccessPolicy").values()
+    assert "es:ESCrossClusterGet" in str(policy["Properties"]["Create"])
 
 
 def test_elasticsearch_source_to_opensearch_destination_fails_synth_with_path_and_fix() -> None:
