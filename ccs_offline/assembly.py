@@ -16,6 +16,10 @@ from typing import Any
 import botocore
 
 DOMAIN_TYPES = ("AWS::OpenSearchService::Domain", "AWS::Elasticsearch::Domain")
+#: aws-cdk-lib's domain access policies (`Domain.add_access_policies`; types from its opensearch-access-policy.js
+#: and elasticsearch-access-policy.js): AwsCustomResources whose Node.js function calls UpdateDomainConfig. Part
+#: of the domain, which the offline world seeds instead of deploying, so they are not run.
+DOMAIN_SETTING_TYPES = ("Custom::OpenSearchAccessPolicy", "Custom::ElasticsearchAccessPolicy")
 
 
 @functools.cache
@@ -113,7 +117,7 @@ class StackTemplate:
             if (
                 not resource["Type"].startswith("Custom::")
                 and resource["Type"] != "AWS::CloudFormation::CustomResource"
-            ):
+            ) or resource["Type"] in DOMAIN_SETTING_TYPES:
                 continue
             props = dict(resource.get("Properties", {}))
             token = props["ServiceToken"]

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ccs_offline.assembly import StackTemplate
 from ccs_offline.cloudformation_api import CloudFormationApi, Stacks, cloudformation_api
@@ -28,12 +29,42 @@ class World:
         return self.emulator.store
 
 
+def _enabled(options: Any) -> bool:
+    """An `{Enabled: ...}` option of AWS::OpenSearchService::Domain / AWS::Elasticsearch::Domain: off when absent
+    (the CloudFormation User Guide's default for AdvancedSecurityOptions and NodeToNodeEncryptionOptions)."""
+    enabled = options.get("Enabled", False) if isinstance(options, dict) else False
+    return enabled is True or enabled == "true"
+
+
+def domain_settings(resource: dict[str, Any]) -> dict[str, Any]:
+    """The settings cross-cluster search depends on, as a template's domain resource declares them."""
+    props = resource.get("Properties", {})
+    cluster = props.get("ClusterConfig") or props.get("ElasticsearchClusterConfig") or {}
+    types = tuple(
+        value for key in ("InstanceType", "DedicatedMasterType") if isinstance(value := cluster.get(key), str)
+    )
+    return {
+        "fine_grained_access_control": _enabled(props.get("AdvancedSecurityOptions")),
+        "node_to_node_encryption": _enabled(props.get("NodeToNodeEncryptionOptions")),
+        "instance_types": types,
+    }
+
+
 def seed_domains(store: ConnectionStore, stack: StackTemplate) -> list[str]:
-    """Seed the template's domains, and every other domain its connections name (assumed to exist)."""
+    """Seed the template's domains with their settings, and every other domain its connections name (assumed
+    to exist, meeting the prerequisites)."""
     seeded = []
-    for name, version in stack.domain_names().values():
-        store.add_domain(stack.account, stack.region, name, version)
-        seeded.append(f"{name} ({version}, {stack.account}, {stack.region})")
+    for logical_id, (name, version) in stack.domain_names().items():
+        settings = domain_settings(stack.resources[logical_id])
+        store.add_domain(stack.account, stack.region, name, version, **settings)
+        shown = ", ".join(
+            f"{label} {'on' if settings[key] else 'OFF'}"
+            for key, label in (("fine_grained_access_control", "FGAC"), ("node_to_node_encryption", "node-to-node"))
+        )
+        seeded.append(
+            f"{name} ({version}, {shown}, {'/'.join(settings['instance_types']) or 'default instances'}, "
+            f"{stack.account}, {stack.region})"
+        )
     for definition in stack.custom_resources():
         props = stack.resolve(definition.properties)
         for key in ("SourceDomainInfo", "DestinationDomainInfo"):

@@ -350,7 +350,8 @@ def parse_accepter(properties: object) -> AccepterSpec:
     )
 
 
-_LOOSE_REGION = re.compile(r"[a-z0-9][a-z0-9\-]{0,49}")
+#: A region botocore takes (its `validate_region_name`: a host label, not all digits, no '-' at either end).
+_LOOSE_REGION = re.compile(r"(?![0-9]+$)[a-z0-9](?:[a-z0-9\-]{0,48}[a-z0-9])?")
 
 
 @dataclass(frozen=True)

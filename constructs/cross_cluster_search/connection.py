@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
+from cross_cluster_search import prerequisites
 from cross_cluster_search._handler import contract
 from cross_cluster_search._handler.properties import check_alias, check_connection_id, check_timeout_seconds
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
@@ -42,6 +47,21 @@ ACCEPT_ACTIONS = _actions("AcceptInbound{kind}Connection")
 INBOUND_ACTIONS = _actions(
     "DescribeInbound{kind}Connections", "AcceptInbound{kind}Connection", "DeleteInbound{kind}Connection"
 )
+#: What the destination's access policy must allow the source to do (AWS guide, "Cross-cluster search").
+SEARCH_ACTION = "es:ESCrossClusterGet"
+#: Where the service publishes the cross-cluster metrics, and their dimensions (AWS guide, "Monitoring
+#: OpenSearch cluster metrics with Amazon CloudWatch": cross-cluster search metrics).
+METRIC_NAMESPACE = "AWS/ES"
+METRIC_CONNECTED_NODES = "CrossClusterOutboundConnections"
+METRIC_OUTBOUND_REQUESTS = "CrossClusterOutboundRequests"
+METRIC_INBOUND_REQUESTS = "CrossClusterInboundRequests"
+
+
+def _require_type(field: str, value: object, types: type | tuple[type, ...], expected: str) -> None:
+    """A TypeError naming the prop and the type it takes (bool is no int here, nor an int a bool)."""
+    allowed = types if isinstance(types, tuple) else (types,)
+    if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
+        raise TypeError(f"{field} must be {expected} (got {type(value).__name__})")
 
 
 #: Removal policies that synthesize UpdateReplacePolicy: Retain (no cleanup Delete after a replacement).
@@ -74,12 +94,20 @@ class _ConnectionResource(Construct):
         source: DomainInfo | AnyDomain,
         destination: DomainInfo | AnyDomain,
         timeout: Duration,
+        removal_policy: RemovalPolicy,
+        api: ConnectionApi,
+        destination_access_policy: bool,
     ) -> None:
         super().__init__(scope, id_)
         self.source, self._source_construct = resolve_domain(source, "source")
         self.destination, self._destination_construct = resolve_domain(destination, "destination")
         self.source.validate("source")
         self.destination.validate("destination")
+        _require_type("timeout", timeout, Duration, "a Duration")
+        _require_type("removal_policy", removal_policy, RemovalPolicy, "a RemovalPolicy")
+        _require_type("api", api, ConnectionApi, "a ConnectionApi")
+        _require_type("destination_access_policy", destination_access_policy, bool, "a bool")
+        self._destination_access_policy = destination_access_policy
         self._timeout_seconds = check_timeout_seconds("timeout", str(timeout.to_seconds()))
 
     def _create_resource(
@@ -105,6 +133,62 @@ class _ConnectionResource(Construct):
         for domain in (self._source_construct, self._destination_construct):
             if domain is not None:
                 self.resource.node.add_dependency(domain)
+        alias = properties.get(contract.ALIAS) if resource_type == OUTBOUND_RESOURCE_TYPE else None
+        prerequisites.register(
+            prerequisites.Connection(
+                construct=self,
+                kind="outbound" if resource_type == OUTBOUND_RESOURCE_TYPE else "accepter",
+                source=prerequisites.Side("source", self.source, self._source_construct, self),
+                destination=prerequisites.Side("destination", self.destination, self._destination_construct, self),
+                alias=alias if isinstance(alias, str) else None,
+            )
+        )
+        self._allow_search()
+
+    def _allow_search(self) -> None:
+        """Add `es:ESCrossClusterGet` for the source's account on the destination domain's ARN to the access
+        policy of a destination domain construct of the app (kept by the L2 in its Custom::OpenSearchAccessPolicy).
+        Imported domains and DomainInfos are the destination owner's to change (README)."""
+        domain = self._destination_construct
+        if not self._destination_access_policy or not isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
+            return
+        domain.add_access_policies(
+            iam.PolicyStatement(
+                actions=[SEARCH_ACTION],
+                principals=[iam.AccountPrincipal(self.source.owner_id)],
+                resources=[domain.domain_arn],
+            )
+        )
+
+    def _metric(
+        self,
+        metric_name: str,
+        domain: DomainInfo,
+        default_statistic: str,
+        *,
+        account: str | None,
+        color: str | None,
+        dimensions_map: Mapping[str, str] | None,
+        label: str | None,
+        period: Duration | None,
+        region: str | None,
+        statistic: str | None,
+        unit: cloudwatch.Unit | None,
+    ) -> cloudwatch.Metric:
+        """A metric of `domain` for this connection, in the domain's account and region where they are known."""
+        dimensions = {"ClientId": domain.owner_id, "DomainName": domain.domain_name, "ConnectionId": self.connection_id}
+        return cloudwatch.Metric(
+            namespace=METRIC_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={**dimensions, **(dimensions_map or {})},
+            account=account or (None if Token.is_unresolved(domain.owner_id) else domain.owner_id),
+            region=region or (None if Token.is_unresolved(domain.region) else domain.region),
+            color=color,
+            label=label,
+            period=period,
+            statistic=statistic or default_statistic,
+            unit=unit,
+        )
 
     @property
     def connection_id(self) -> str:
@@ -162,6 +246,9 @@ class OutboundConnection(_ConnectionResource):
         rollback after it cannot restore the deleted connection: the resource then points at a ``DELETED``
         connection until it is deployed again. Never with ``RETAIN``. :default: - ``False``: such a
         replacement fails before deleting anything; change ``connection_alias`` as well instead
+    :param destination_access_policy: when ``destination`` is a domain construct of the app, add to its access
+        policy a statement allowing ``es:ESCrossClusterGet`` on the domain's ARN for the source's account, which
+        searches need. ``False`` leaves the policy alone. :default: - ``True``
     """
 
     def __init__(
@@ -182,8 +269,26 @@ class OutboundConnection(_ConnectionResource):
         accept_role_external_id: str | None = None,
         adopt_connection_id: str | None = None,
         replace_by_deleting_first: bool = False,
+        destination_access_policy: bool = True,
     ) -> None:
-        super().__init__(scope, id_, source=source, destination=destination, timeout=timeout)
+        _require_type("connection_alias", connection_alias, str, "a str")
+        _require_type("accept_connection", accept_connection, (bool, type(None)), "a bool or None")
+        _require_type("connection_mode", connection_mode, (ConnectionMode, type(None)), "a ConnectionMode or None")
+        _require_type("skip_unavailable", skip_unavailable, (bool, type(None)), "a bool or None")
+        _require_type("accept_role_arn", accept_role_arn, (str, type(None)), "a str or None")
+        _require_type("accept_role_external_id", accept_role_external_id, (str, type(None)), "a str or None")
+        _require_type("adopt_connection_id", adopt_connection_id, (str, type(None)), "a str or None")
+        _require_type("replace_by_deleting_first", replace_by_deleting_first, bool, "a bool")
+        super().__init__(
+            scope,
+            id_,
+            source=source,
+            destination=destination,
+            timeout=timeout,
+            removal_policy=removal_policy,
+            api=api,
+            destination_access_policy=destination_access_policy,
+        )
         _check_adopt_id(adopt_connection_id)
         if replace_by_deleting_first and removal_policy in _RETAINING:
             raise ValueError("replace_by_deleting_first cannot be used with a RETAIN removal_policy")
@@ -230,6 +335,97 @@ class OutboundConnection(_ConnectionResource):
         (`Fn::GetAtt Endpoint`); empty otherwise."""
         return self.resource.get_att_string(contract.ATTR_ENDPOINT)
 
+    def metric_connected_nodes(
+        self,
+        *,
+        account: str | None = None,
+        color: str | None = None,
+        dimensions_map: Mapping[str, str] | None = None,
+        label: str | None = None,
+        period: Duration | None = None,
+        region: str | None = None,
+        statistic: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+    ) -> cloudwatch.Metric:
+        """``CrossClusterOutboundConnections`` of the source domain for this connection: the destination's
+        connected nodes; 0 means the connection is broken (alarm below 1).
+
+        Namespace ``AWS/ES``, dimensions ``ClientId`` (the source's account), ``DomainName``, ``ConnectionId``;
+        in the source's account and region. :default: - ``Minimum`` over 5 minutes
+        """
+        return self._metric(
+            METRIC_CONNECTED_NODES,
+            self.source,
+            "Minimum",
+            account=account,
+            color=color,
+            dimensions_map=dimensions_map,
+            label=label,
+            period=period,
+            region=region,
+            statistic=statistic,
+            unit=unit,
+        )
+
+    def metric_outbound_requests(
+        self,
+        *,
+        account: str | None = None,
+        color: str | None = None,
+        dimensions_map: Mapping[str, str] | None = None,
+        label: str | None = None,
+        period: Duration | None = None,
+        region: str | None = None,
+        statistic: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+    ) -> cloudwatch.Metric:
+        """``CrossClusterOutboundRequests`` of the source domain for this connection: search requests sent to
+        the destination. In the source's account and region. :default: - ``Sum`` over 5 minutes
+        """
+        return self._metric(
+            METRIC_OUTBOUND_REQUESTS,
+            self.source,
+            "Sum",
+            account=account,
+            color=color,
+            dimensions_map=dimensions_map,
+            label=label,
+            period=period,
+            region=region,
+            statistic=statistic,
+            unit=unit,
+        )
+
+    def metric_inbound_requests(
+        self,
+        *,
+        account: str | None = None,
+        color: str | None = None,
+        dimensions_map: Mapping[str, str] | None = None,
+        label: str | None = None,
+        period: Duration | None = None,
+        region: str | None = None,
+        statistic: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+    ) -> cloudwatch.Metric:
+        """``CrossClusterInboundRequests`` of the destination domain for this connection: requests it received
+        from the source. In the destination's account and region (an alarm must live there; a dashboard can show
+        it anywhere). :default: - ``Sum`` over 5 minutes
+        """
+        return self._metric(
+            METRIC_INBOUND_REQUESTS,
+            self.destination,
+            "Sum",
+            account=account,
+            color=color,
+            dimensions_map=dimensions_map,
+            label=label,
+            period=period,
+            region=region,
+            statistic=statistic,
+            unit=unit,
+        )
+
 
 class InboundConnectionAccepter(_ConnectionResource):
     """Accepts, in the destination account, the connection a source account requested.
@@ -255,6 +451,9 @@ class InboundConnectionAccepter(_ConnectionResource):
         ``RETAIN`` from a stack that no longer declares it) that this resource takes over and from then on
         deletes with itself. Without it, an accepted connection is taken over only when this stack proves it its
         own. :default: - none
+    :param destination_access_policy: when ``destination`` is a domain construct of the app, add to its access
+        policy a statement allowing ``es:ESCrossClusterGet`` on the domain's ARN for the source's account, which
+        searches need. ``False`` leaves the policy alone. :default: - ``True``
     """
 
     def __init__(
@@ -270,8 +469,21 @@ class InboundConnectionAccepter(_ConnectionResource):
         api: ConnectionApi = ConnectionApi.ELASTICSEARCH,
         connection_id: str | None = None,
         adopt_connection_id: str | None = None,
+        destination_access_policy: bool = True,
     ) -> None:
-        super().__init__(scope, id_, source=source, destination=destination, timeout=timeout)
+        _require_type("connection_alias", connection_alias, (str, type(None)), "a str or None")
+        _require_type("connection_id", connection_id, (str, type(None)), "a str or None")
+        _require_type("adopt_connection_id", adopt_connection_id, (str, type(None)), "a str or None")
+        super().__init__(
+            scope,
+            id_,
+            source=source,
+            destination=destination,
+            timeout=timeout,
+            removal_policy=removal_policy,
+            api=api,
+            destination_access_policy=destination_access_policy,
+        )
         _check_adopt_id(adopt_connection_id)
         if connection_alias is not None and not Token.is_unresolved(connection_alias):
             check_alias("connection_alias", connection_alias, api.value)
@@ -288,3 +500,32 @@ class InboundConnectionAccepter(_ConnectionResource):
         )
         statements = [iam.PolicyStatement(actions=INBOUND_ACTIONS, resources=["*"])]
         self._create_resource(ACCEPTER_RESOURCE_TYPE, properties, removal_policy, statements)
+
+    def metric_inbound_requests(
+        self,
+        *,
+        account: str | None = None,
+        color: str | None = None,
+        dimensions_map: Mapping[str, str] | None = None,
+        label: str | None = None,
+        period: Duration | None = None,
+        region: str | None = None,
+        statistic: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+    ) -> cloudwatch.Metric:
+        """``CrossClusterInboundRequests`` of the destination domain (this account's) for this connection:
+        requests it received from the source. :default: - ``Sum`` over 5 minutes
+        """
+        return self._metric(
+            METRIC_INBOUND_REQUESTS,
+            self.destination,
+            "Sum",
+            account=account,
+            color=color,
+            dimensions_map=dimensions_map,
+            label=label,
+            period=period,
+            region=region,
+            statistic=statistic,
+            unit=unit,
+        )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
-from aws_cdk import Arn, ArnFormat, Stack, Token
+from aws_cdk import ArnFormat, Stack, Token
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
@@ -30,18 +32,35 @@ class DomainInfo:
     region: str
 
     def __init__(self, *, owner_id: str, domain_name: str, region: str) -> None:
+        for name, value in (("owner_id", owner_id), ("domain_name", domain_name), ("region", region)):
+            if not isinstance(value, str):
+                raise TypeError(f"DomainInfo.{name} must be a str (got {type(value).__name__})")
         object.__setattr__(self, "owner_id", owner_id)
         object.__setattr__(self, "domain_name", domain_name)
         object.__setattr__(self, "region", region)
 
     @staticmethod
     def from_domain(domain: AnyDomain) -> DomainInfo:
-        """Owner and region come from the ARN of an imported domain, otherwise from the domain's stack
-        (the `Aws.ACCOUNT_ID`/`Aws.REGION` tokens for environment-agnostic stacks)."""
-        if Token.is_unresolved(domain.domain_arn):
-            return DomainInfo(owner_id=domain.env.account, domain_name=domain.domain_name, region=domain.env.region)
-        arn = Arn.split(domain.domain_arn, ArnFormat.SLASH_RESOURCE_NAME)
-        return DomainInfo(owner_id=str(arn.account), domain_name=domain.domain_name, region=str(arn.region))
+        """The domain as the API names it, for a domain construct of the app or an imported domain.
+
+        A domain construct of the app: its name, and its stack's account and region (the `Aws.ACCOUNT_ID` /
+        `Aws.REGION` tokens in environment-agnostic stacks). An imported domain: the account, region and name of
+        its ARN (`from_domain_attributes`). `from_domain_endpoint` only guesses the ARN: CDK takes the stack's
+        account and region and a name that still carries the endpoint's `search-`/`vpc-` prefix, so there the
+        name and region come from the endpoint (`search-<name>-<id>.<region>.es.amazonaws.com`) and the account is
+        the stack's.
+        """
+        arn = _arn_parts(domain.domain_arn)
+        endpoint = _endpoint_parts(domain.domain_endpoint)
+        name = domain.domain_name
+        # Domain.from_domain_endpoint: CDK's name is its own reading of the endpoint, its ARN the stack's guess.
+        guessed = endpoint is not None and name == _cdk_endpoint_guess(domain.domain_endpoint)
+        if arn is not None and not guessed:
+            return DomainInfo(owner_id=arn[0], domain_name=arn[2], region=arn[1])
+        if endpoint is not None and (guessed or Token.is_unresolved(name)):
+            owner_id = arn[0] if arn is not None else domain.env.account
+            return DomainInfo(owner_id=owner_id, domain_name=endpoint[0], region=endpoint[1])
+        return DomainInfo(owner_id=domain.env.account, domain_name=name, region=domain.env.region)
 
     def validate(self, field: str) -> None:
         """Check every concrete value; unresolved tokens are left to the handler."""
@@ -69,13 +88,56 @@ class DomainInfo:
         return domain_properties(self.owner_id, self.domain_name, self.region)
 
 
+def is_domain(value: object) -> bool:
+    """A domain construct or an imported domain (a jsii proxy of `IDomain`, not a Construct): duck-typed."""
+    return all(hasattr(value, name) for name in ("domain_arn", "domain_name", "domain_endpoint", "env", "node"))
+
+
 def resolve_domain(value: DomainInfo | AnyDomain, field: str) -> tuple[DomainInfo, Construct | None]:
-    """A DomainInfo for either input, and the construct to depend on when it is one."""
+    """A DomainInfo for either input, and the domain construct of the app to depend on when it is one (an
+    imported domain has no resource to depend on)."""
     if isinstance(value, DomainInfo):
         return value, None
-    if isinstance(value, Construct) and hasattr(value, "domain_name") and hasattr(value, "env"):
-        return DomainInfo.from_domain(value), value
-    raise TypeError(f"{field} must be a DomainInfo or a domain construct (got {type(value).__name__})")
+    if is_domain(value):
+        construct = value if isinstance(value, Construct) else None
+        return DomainInfo.from_domain(value), construct
+    raise TypeError(
+        f"{field} must be a DomainInfo or a domain (aws_opensearchservice / aws_elasticsearch Domain, new or "
+        f"imported) (got {type(value).__name__})"
+    )
 
 
-__all__ = ["AnyDomain", "DomainInfo", "resolve_domain"]
+#: A domain ARN, arn:<partition>:es:<region>:<account>:domain/<name>; the partition may be a token.
+_DOMAIN_ARN = re.compile(r"arn:[^:]+:es:(?P<region>[^:]+):(?P<account>[^:]+):domain/(?P<name>[^/]+)")
+#: A domain endpoint: search-<name>-<id>.<region>.es.<suffix> (vpc-... inside a VPC), with or without https://.
+_ENDPOINT = re.compile(
+    r"(?:https?://)?(?:search|vpc)-(?P<name>[a-z][a-z0-9\-]*)-[a-z0-9]+\.(?P<region>[a-z0-9\-]+)\.es\.[a-z0-9.\-]+/?"
+)
+
+
+def _arn_parts(arn: str) -> tuple[str, str, str] | None:
+    """(account, region, name) of a domain ARN whose account, region and name are concrete; else None."""
+    if not isinstance(arn, str):
+        return None
+    match = _DOMAIN_ARN.fullmatch(arn)
+    if match is None or any(Token.is_unresolved(match[key]) for key in ("region", "account", "name")):
+        return None
+    return match["account"], match["region"], match["name"]
+
+
+def _endpoint_parts(endpoint: Any) -> tuple[str, str] | None:
+    """(name, region) of a concrete domain endpoint; else None."""
+    if not isinstance(endpoint, str) or Token.is_unresolved(endpoint):
+        return None
+    match = _ENDPOINT.fullmatch(endpoint)
+    return None if match is None else (match["name"], match["region"])
+
+
+def _cdk_endpoint_guess(endpoint: str) -> str:
+    """The name aws-cdk-lib's `from_domain_endpoint` takes from an endpoint (its `extractNameFromEndpoint`): the
+    host's first label without its last '-' part, prefix kept (`search-logs-abc...` -> `search-logs`)."""
+    label = re.sub(r"^https?://", "", endpoint).split("/")[0].split(".")[0]
+    return label.rsplit("-", 1)[0]
+
+
+__all__ = ["AnyDomain", "DomainInfo", "is_domain", "resolve_domain"]

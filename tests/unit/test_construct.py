@@ -179,9 +179,25 @@ def test_no_accept_permission_without_accept_and_assume_role_with_a_role() -> No
 
 def test_connection_depends_on_its_policy_and_on_domain_constructs() -> None:
     stack = new_stack()
-    source = opensearch.Domain(stack, "Src", version=opensearch.EngineVersion.OPENSEARCH_2_19, domain_name="src-domain")
+    source = opensearch.Domain(
+        stack,
+        "Src",
+        version=opensearch.EngineVersion.OPENSEARCH_2_19,
+        domain_name="src-domain",
+        fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_name="admin"),
+        node_to_node_encryption=True,
+        encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+        enforce_https=True,
+    )
     destination = elasticsearch.Domain(
-        stack, "Dst", version=elasticsearch.ElasticsearchVersion.V7_10, domain_name="dst-domain"
+        stack,
+        "Dst",
+        version=elasticsearch.ElasticsearchVersion.V7_10,
+        domain_name="dst-domain",
+        fine_grained_access_control=elasticsearch.AdvancedSecurityOptions(master_user_name="admin"),
+        node_to_node_encryption=True,
+        encryption_at_rest=elasticsearch.EncryptionAtRestOptions(enabled=True),
+        enforce_https=True,
     )
     connect(stack, source=source, destination=destination)
     template = Template.from_stack(stack)

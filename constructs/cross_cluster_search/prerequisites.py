@@ -1,0 +1,328 @@
+"""What AWS would refuse, checked when the app synthesizes (`cdk synth`), not after the domains were built.
+
+Source: the Amazon OpenSearch Service developer guide, "Cross-cluster search" (its limitations and
+prerequisites): fine-grained access control and node-to-node encryption on both domains; Elasticsearch 6.7 or
+later, or OpenSearch; across regions Elasticsearch 7.10 or later, or OpenSearch; an Elasticsearch domain cannot
+connect to an OpenSearch domain; aliases are unique per source domain; at most 20 outbound and 20 inbound
+connections per domain; no M3 or burstable (T2, T3) instances. Where the sources disagree (version order, the
+instance types) the rule is a warning, acknowledgeable by its id.
+
+Each connection registers a `node.add_validation`, so the domains' settings are read at synthesis, after the
+whole app was built. Settings come from the domain constructs of the app (`node.default_child`, the
+`CfnDomain`); imported domains and `DomainInfo`s have none, and token values are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import jsii
+from aws_cdk import Annotations, Stack, Token
+from aws_cdk import aws_elasticsearch as elasticsearch
+from aws_cdk import aws_opensearchservice as opensearch
+from constructs import Construct, IConstruct, IValidation
+
+from cross_cluster_search.domain_info import DomainInfo
+
+#: Warning ids, for `Annotations.of(scope).acknowledge_warning(id)`.
+WARN_SOURCE_OLDER = "cross-cluster-search:sourceOlderThanDestination"
+WARN_INSTANCE_TYPE = "cross-cluster-search:unsupportedInstanceType"
+#: Connections per domain, each way.
+LIMIT_PER_DOMAIN = 20
+MIN_VERSION = (6, 7)
+MIN_CROSS_REGION_VERSION = (7, 10)
+_ENGINE_VERSION = re.compile(r"(OpenSearch|Elasticsearch)_(\d+)\.(\d+)")
+_UNSUPPORTED_INSTANCE = re.compile(r"(m3|t2|t3)\.", re.IGNORECASE)
+ELASTICSEARCH = "Elasticsearch"
+OPENSEARCH = "OpenSearch"
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    """What a domain construct's CfnDomain says; None where it is a token or not set."""
+
+    engine_version: str | None  #: e.g. 'OpenSearch_2.19', 'Elasticsearch_7.10'
+    fine_grained_access_control: bool | None
+    node_to_node_encryption: bool | None
+    instance_types: tuple[str, ...]
+
+    @property
+    def engine(self) -> str | None:
+        match = _ENGINE_VERSION.fullmatch(self.engine_version or "")
+        return None if match is None else match[1]
+
+    @property
+    def version(self) -> tuple[int, int] | None:
+        match = _ENGINE_VERSION.fullmatch(self.engine_version or "")
+        return None if match is None else (int(match[2]), int(match[3]))
+
+
+def _concrete(value: object) -> str | None:
+    return value if isinstance(value, str) and not Token.is_unresolved(value) else None
+
+
+def _enabled(stack: Stack, options: object) -> bool | None:
+    """An `{Enabled: ...}` option: absent means off (CloudFormation's default); a token, unknown."""
+    if options is None:
+        return False
+    resolved = stack.resolve(options)
+    if not isinstance(resolved, dict) or any(key == "Ref" or key.startswith("Fn::") for key in resolved):
+        return None
+    enabled = resolved.get("enabled", False)
+    return enabled if isinstance(enabled, bool) else None
+
+
+def read_settings(domain: IConstruct | None) -> DomainSettings | None:
+    """The settings of a domain construct of the app (its CfnDomain); None for anything else."""
+    if domain is None:
+        return None
+    cfn = domain.node.default_child
+    if isinstance(cfn, opensearch.CfnDomain):
+        version = _concrete(cfn.engine_version)
+        cluster: object = cfn.cluster_config
+    elif isinstance(cfn, elasticsearch.CfnDomain):
+        es_version = _concrete(cfn.elasticsearch_version)
+        version = None if es_version is None else f"{ELASTICSEARCH}_{es_version}"
+        cluster = cfn.elasticsearch_cluster_config
+    else:
+        return None
+    stack = Stack.of(cfn)
+    resolved = stack.resolve(cluster) if cluster is not None else {}
+    types: tuple[str, ...] = ()
+    if isinstance(resolved, dict):
+        types = tuple(
+            value
+            for key in ("instanceType", "dedicatedMasterType")
+            if isinstance(value := resolved.get(key), str) and not Token.is_unresolved(value)
+        )
+    return DomainSettings(
+        engine_version=version,
+        fine_grained_access_control=_enabled(stack, cfn.advanced_security_options),
+        node_to_node_encryption=_enabled(stack, cfn.node_to_node_encryption_options),
+        instance_types=types,
+    )
+
+
+@dataclass(eq=False)
+class Side:
+    """One end of a connection, as the checks see it."""
+
+    role: str  #: 'source' or 'destination'
+    info: DomainInfo
+    construct: IConstruct | None
+    scope: Construct  #: the connection construct (for resolving tokens in its stack)
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Which domain this is: its account, region and name when all are concrete; otherwise the construct's
+        path, or the tokens as its stack resolves them."""
+        name = self.info.domain_name
+        if self.construct is not None:
+            name = _concrete(getattr(self.construct.node.default_child, "domain_name", None)) or name
+        values = (self.info.owner_id, self.info.region, name)
+        if not any(Token.is_unresolved(value) for value in values):
+            return ("domain", *values)
+        if self.construct is not None:
+            return ("construct", self.construct.node.path)
+        stack = Stack.of(self.scope)
+        return ("tokens", stack.node.path, json.dumps(stack.resolve(list(values)), sort_keys=True))
+
+    @property
+    def described(self) -> str:
+        if self.construct is not None:
+            return self.construct.node.path
+        shown = [value if not Token.is_unresolved(value) else "<token>" for value in self._values]
+        return f"{shown[2]} (account {shown[0]}, {shown[1]})"
+
+    @property
+    def _values(self) -> tuple[str, str, str]:
+        return self.info.owner_id, self.info.region, self.info.domain_name
+
+
+@dataclass(eq=False)
+class Connection:
+    """A connection of the app: the construct, its two ends and (outbound only) its alias."""
+
+    construct: Construct
+    kind: str  #: 'outbound' or 'accepter'
+    source: Side
+    destination: Side
+    alias: str | None
+
+
+def _pair_rules(connection: Connection) -> tuple[list[str], list[tuple[str, str]]]:
+    """Errors and (id, message) warnings for one connection's two domains."""
+    errors: list[str] = []
+    warnings: list[tuple[str, str]] = []
+    source, destination = connection.source, connection.destination
+    if source.key == destination.key:
+        errors.append(
+            f"source and destination are the same domain ({source.described}): a connection joins two different "
+            "domains; pass the domain to search as destination"
+        )
+        return errors, warnings
+    settings = {side.role: read_settings(side.construct) for side in (source, destination)}
+    regions = (source.info.region, destination.info.region)
+    cross_region = not any(Token.is_unresolved(r) for r in regions) and regions[0] != regions[1]
+    for side in (source, destination):
+        found = settings[side.role]
+        if found is None:
+            continue
+        if found.fine_grained_access_control is False:
+            errors.append(
+                f"{side.role} domain {side.described} has fine-grained access control off: cross-cluster search "
+                "needs it on both domains; set fine_grained_access_control on the domain "
+                "(advanced_security_options.enabled)"
+            )
+        if found.node_to_node_encryption is False:
+            errors.append(
+                f"{side.role} domain {side.described} has node-to-node encryption off: cross-cluster search needs "
+                "it on both domains; set node_to_node_encryption=True on the domain"
+            )
+        version = found.version
+        if found.engine == ELASTICSEARCH and version is not None:
+            if version < MIN_VERSION:
+                errors.append(
+                    f"{side.role} domain {side.described} runs {found.engine_version}: cross-cluster search needs "
+                    "Elasticsearch 6.7 or later, or OpenSearch; upgrade the domain"
+                )
+            elif cross_region and version < MIN_CROSS_REGION_VERSION:
+                errors.append(
+                    f"{side.role} domain {side.described} runs {found.engine_version} and the domains are in "
+                    f"different regions ({regions[0]}, {regions[1]}): across regions cross-cluster search needs "
+                    "Elasticsearch 7.10 or later, or OpenSearch; upgrade the domain or keep both in one region"
+                )
+        for instance_type in found.instance_types:
+            if _UNSUPPORTED_INSTANCE.match(instance_type):
+                warnings.append(
+                    (
+                        WARN_INSTANCE_TYPE,
+                        f"{side.role} domain {side.described} uses instance type {instance_type}: AWS's guide "
+                        "says cross-cluster search does not support M3 or burstable (T2, T3) instance types "
+                        "(though such domains have been seen to connect); choose another instance type",
+                    )
+                )
+    ours, theirs = settings["source"], settings["destination"]
+    if ours is not None and theirs is not None and ours.engine and theirs.engine:
+        if ours.engine == ELASTICSEARCH and theirs.engine == OPENSEARCH:
+            errors.append(
+                f"source domain {source.described} runs {ours.engine_version} and destination domain "
+                f"{destination.described} runs {theirs.engine_version}: an Elasticsearch domain cannot connect to "
+                "an OpenSearch domain; upgrade the source to OpenSearch or connect to an Elasticsearch domain"
+            )
+        elif ours.engine == theirs.engine and ours.version and theirs.version and ours.version < theirs.version:
+            warnings.append(
+                (
+                    WARN_SOURCE_OLDER,
+                    f"source domain {source.described} runs {ours.engine_version}, older than destination domain "
+                    f"{destination.described} ({theirs.engine_version}): AWS's guide asks for a source of the "
+                    "same or a higher version (older guides: the same major, or the last minor of the previous "
+                    "major); upgrade the source",
+                )
+            )
+    return errors, warnings
+
+
+@dataclass
+class _Registry:
+    """The connections of one app, and the app-wide findings once computed (per connection construct)."""
+
+    connections: list[Connection] = field(default_factory=list)
+    findings: dict[int, list[str]] | None = None
+
+    def app_rules(self) -> dict[int, list[str]]:
+        if self.findings is None:
+            self.findings = _app_rules(self.connections)
+        return self.findings
+
+
+#: App (by its jsii reference, stable where Python proxies are not) -> its connections.
+_REGISTRIES: dict[str, _Registry] = {}
+
+
+def _registry(scope: IConstruct) -> _Registry:
+    root = scope.node.root
+    key = getattr(getattr(root, "__jsii_ref__", None), "ref", None) or str(id(root))
+    return _REGISTRIES.setdefault(key, _Registry())
+
+
+def _over_limit(groups: dict[tuple[str, ...], list[Connection]], side: str, way: str) -> Iterable[tuple[int, str]]:
+    for members in groups.values():
+        if len(members) <= LIMIT_PER_DOMAIN:
+            continue
+        domain = getattr(members[0], side).described
+        for extra in members[LIMIT_PER_DOMAIN:]:
+            yield (
+                id(extra),
+                f"{side} domain {domain} has {len(members)} {way} connections in this app (the first by "
+                f"{members[0].construct.node.path}); a domain has at most {LIMIT_PER_DOMAIN} {way} connections: "
+                "remove connections or spread them over more domains",
+            )
+
+
+def _app_rules(connections: list[Connection]) -> dict[int, list[str]]:
+    """Alias uniqueness per source domain and the 20/20 limits, over every connection of the app."""
+    findings: dict[int, list[str]] = {}
+    outbound = [c for c in connections if c.kind == "outbound"]
+    first_by_alias: dict[tuple[object, ...], Connection] = {}
+    for connection in outbound:
+        if connection.alias is None or Token.is_unresolved(connection.alias):
+            continue
+        alias_key = (connection.source.key, connection.alias)
+        first = first_by_alias.setdefault(alias_key, connection)
+        if first is not connection:
+            findings.setdefault(id(connection), []).append(
+                f"connection_alias {connection.alias!r} from source domain {connection.source.described} is "
+                f"already used by {first.construct.node.path}: aliases are unique per source domain; choose "
+                "another alias"
+            )
+    by_source: dict[tuple[str, ...], list[Connection]] = {}
+    by_destination: dict[tuple[str, ...], list[Connection]] = {}
+    pairs = {(c.source.key, c.destination.key) for c in outbound}
+    for connection in connections:
+        pair = (connection.source.key, connection.destination.key)
+        if connection.kind == "outbound":
+            by_source.setdefault(pair[0], []).append(connection)
+        if connection.kind == "outbound" or pair not in pairs:  # an accepter of an outbound of this app is one
+            by_destination.setdefault(pair[1], []).append(connection)
+    limits = (*_over_limit(by_source, "source", "outbound"), *_over_limit(by_destination, "destination", "inbound"))
+    for connection_key, message in limits:
+        findings.setdefault(connection_key, []).append(message)
+    return findings
+
+
+@jsii.implements(IValidation)
+class _Prerequisites:
+    """Runs at synthesis: errors fail `cdk synth` (with the construct's path); warnings are annotations."""
+
+    def __init__(self, connection: Connection, registry: _Registry) -> None:
+        self._connection = connection
+        self._registry = registry
+
+    def validate(self) -> list[str]:
+        errors, warnings = _pair_rules(self._connection)
+        for warning_id, message in warnings:
+            Annotations.of(self._connection.construct).add_warning_v2(warning_id, message)
+        return errors + self._registry.app_rules().get(id(self._connection), [])
+
+
+def register(connection: Connection) -> None:
+    """Check `connection` when the app synthesizes, on its own and with the app's other connections."""
+    registry = _registry(connection.construct)
+    registry.connections.append(connection)
+    registry.findings = None
+    connection.construct.node.add_validation(_Prerequisites(connection, registry))
+
+
+__all__ = [
+    "WARN_INSTANCE_TYPE",
+    "WARN_SOURCE_OLDER",
+    "Connection",
+    "DomainSettings",
+    "Side",
+    "read_settings",
+    "register",
+]

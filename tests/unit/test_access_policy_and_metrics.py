@@ -1,0 +1,179 @@
+"""Searches need the destination's access policy; broken connections show in the cross-cluster metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_elasticsearch as elasticsearch
+from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk.assertions import Template
+
+from cross_cluster_search import DomainInfo, InboundConnectionAccepter, OutboundConnection
+
+ACCOUNT = "111111111111"
+PARTNER = "222222222222"
+
+
+def new_stack() -> cdk.Stack:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    return cdk.Stack(app, "Test", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+
+
+def os_domain(stack: cdk.Stack, id_: str) -> opensearch.Domain:
+    return opensearch.Domain(
+        stack,
+        id_,
+        version=opensearch.EngineVersion.OPENSEARCH_2_19,
+        domain_name=id_.lower() + "-domain",
+        fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_name="admin"),
+        node_to_node_encryption=True,
+        encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+        enforce_https=True,
+    )
+
+
+def access_policy_statements(template: Template, type_: str = "Custom::OpenSearchAccessPolicy") -> list[Any]:
+    """The statements the L2's access-policy custom resource applies (its UpdateDomainConfig call)."""
+    resources = template.find_resources(type_)
+    assert len(resources) == 1, resources
+    create = next(iter(resources.values()))["Properties"]["Create"]
+    parts = create["Fn::Join"][1]
+    # The call is JSON joined around tokens; the policy's statements are inside it, checked as text.
+    return [part for part in parts if isinstance(part, (str, dict))]
+
+
+def joined(parts: list[Any]) -> str:
+    return "".join(part if isinstance(part, str) else str(part) for part in parts)
+
+
+def test_a_destination_domain_construct_gets_the_search_statement_for_the_source_account() -> None:
+    stack = new_stack()
+    source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
+    destination = os_domain(stack, "Dst")
+    OutboundConnection(stack, "Conn", source=source, destination=destination, connection_alias="logs")
+    text = joined(access_policy_statements(Template.from_stack(stack)))
+    assert '\\"Action\\":\\"es:ESCrossClusterGet\\"' in text
+    assert '\\"AWS\\":\\"arn:' in text and f":iam::{PARTNER}:root" in text
+    # The resource is the domain's ARN itself (...:domain/name), not its sub-resources (/*).
+    destination_id = stack.get_logical_id(destination.node.default_child)  # type: ignore[arg-type]
+    assert f"'Fn::GetAtt': ['{destination_id}', 'Arn']" in text
+    assert "/*" not in text
+
+
+def test_the_statement_can_be_left_out() -> None:
+    stack = new_stack()
+    OutboundConnection(
+        stack,
+        "Conn",
+        source=os_domain(stack, "Src"),
+        destination=os_domain(stack, "Dst"),
+        connection_alias="logs",
+        destination_access_policy=False,
+    )
+    Template.from_stack(stack).resource_count_is("Custom::OpenSearchAccessPolicy", 0)
+
+
+def test_a_domain_info_destination_is_left_to_its_owner() -> None:
+    stack = new_stack()
+    destination = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
+    OutboundConnection(stack, "Conn", source=os_domain(stack, "Src"), destination=destination, connection_alias="logs")
+    template = Template.from_stack(stack)
+    template.resource_count_is("Custom::OpenSearchAccessPolicy", 0)
+
+
+def test_the_accepter_adds_it_to_this_accounts_elasticsearch_domain() -> None:
+    stack = new_stack()
+    destination = elasticsearch.Domain(
+        stack,
+        "Dst",
+        version=elasticsearch.ElasticsearchVersion.V7_10,
+        domain_name="dst-domain",
+        fine_grained_access_control=elasticsearch.AdvancedSecurityOptions(master_user_name="admin"),
+        node_to_node_encryption=True,
+        encryption_at_rest=elasticsearch.EncryptionAtRestOptions(enabled=True),
+        enforce_https=True,
+    )
+    source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
+    InboundConnectionAccepter(stack, "Accept", source=source, destination=destination)
+    text = joined(access_policy_statements(Template.from_stack(stack), "Custom::ElasticsearchAccessPolicy"))
+    assert "es:ESCrossClusterGet" in text and f":iam::{PARTNER}:root" in text
+
+
+def test_an_alarm_on_connection_loss_has_the_services_namespace_metric_and_dimensions() -> None:
+    stack = new_stack()
+    connection = OutboundConnection(
+        stack, "Conn", source=os_domain(stack, "Src"), destination=os_domain(stack, "Dst"), connection_alias="logs"
+    )
+    connection.metric_connected_nodes(period=cdk.Duration.minutes(1)).create_alarm(
+        stack,
+        "Lost",
+        threshold=1,
+        comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+    )
+    alarm = next(iter(Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm").values()))["Properties"]
+    connection_id = stack.get_logical_id(connection.resource.node.default_child)  # type: ignore[arg-type]
+    source_id = stack.get_logical_id(connection.node.scope.node.find_child("Src").node.default_child)  # type: ignore[union-attr]
+    assert alarm["Namespace"] == "AWS/ES"
+    assert alarm["MetricName"] == "CrossClusterOutboundConnections"
+    assert alarm["Statistic"] == "Minimum" and alarm["Period"] == 60
+    assert alarm["ComparisonOperator"] == "LessThanThreshold" and alarm["Threshold"] == 1
+    assert sorted(alarm["Dimensions"], key=lambda d: d["Name"]) == [
+        {"Name": "ClientId", "Value": ACCOUNT},
+        {"Name": "ConnectionId", "Value": {"Ref": connection_id}},
+        {"Name": "DomainName", "Value": {"Ref": source_id}},
+    ]
+
+
+def test_request_metrics_name_the_right_domain_account_and_region() -> None:
+    stack = new_stack()
+    destination = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="eu-west-1")
+    connection = OutboundConnection(
+        stack, "Conn", source=os_domain(stack, "Src"), destination=destination, connection_alias="logs"
+    )
+    outbound = connection.metric_outbound_requests()
+    inbound = connection.metric_inbound_requests(statistic="Average", label="from logs")
+    assert (outbound.namespace, outbound.metric_name, outbound.statistic) == (
+        "AWS/ES",
+        "CrossClusterOutboundRequests",
+        "Sum",
+    )
+    assert (outbound.account, outbound.region) == (ACCOUNT, "us-east-1")
+    assert (inbound.metric_name, inbound.statistic, inbound.label) == (
+        "CrossClusterInboundRequests",
+        "Average",
+        "from logs",
+    )
+    # The destination's metrics live in the destination's account and region.
+    assert (inbound.account, inbound.region) == (PARTNER, "eu-west-1")
+    assert inbound.dimensions is not None
+    assert stack.resolve(inbound.dimensions) == {
+        "ClientId": PARTNER,
+        "DomainName": "partner-logs",
+        "ConnectionId": {"Ref": stack.get_logical_id(connection.resource.node.default_child)},  # type: ignore[arg-type]
+    }
+
+
+def test_the_accepter_offers_the_inbound_requests_of_its_domain() -> None:
+    stack = new_stack()
+    source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
+    destination = DomainInfo(owner_id=ACCOUNT, domain_name="local-logs", region="us-east-1")
+    accepter = InboundConnectionAccepter(stack, "Accept", source=source, destination=destination)
+    accepter.metric_inbound_requests(period=cdk.Duration.minutes(5)).create_alarm(
+        stack, "NoSearches", threshold=0, evaluation_periods=3
+    )
+    alarm = next(iter(Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm").values()))["Properties"]
+    accepter_id = stack.get_logical_id(accepter.resource.node.default_child)  # type: ignore[arg-type]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == (
+        "AWS/ES",
+        "CrossClusterInboundRequests",
+        "Sum",
+    )
+    assert sorted(alarm["Dimensions"], key=lambda d: d["Name"]) == [
+        {"Name": "ClientId", "Value": ACCOUNT},
+        {"Name": "ConnectionId", "Value": {"Ref": accepter_id}},
+        {"Name": "DomainName", "Value": "local-logs"},
+    ]
