@@ -6,6 +6,8 @@
 2. Synthesis time and template size for 1, 10 and 50 connections in one stack.
 3. Load: 20 concurrent creates on one source domain under a per-account request rate, then a 21st.
 4. Cold start: handler import in the Lambda-like process beside a bare crhelper import; asset size.
+5. What a connection adds to a user's app: `python app.py` synthesis with one connection vs the same app without
+   it, and a user's unit test (stack + `Template.from_stack`) with vs without it. Nothing skips bundling here.
 """
 
 from __future__ import annotations
@@ -189,6 +191,72 @@ def bench_scale(repeats: int) -> list[str]:
     return rows
 
 
+USER_APP = """
+import sys, time
+started = time.perf_counter()
+import aws_cdk as cdk
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
+from cross_cluster_search import DomainInfo, OutboundConnection
+imported = time.perf_counter()
+app = cdk.App(outdir=sys.argv[1])
+stack = cdk.Stack(app, "UserApp", env=cdk.Environment(account="{account}", region="us-east-1"))
+sns.Topic(stack, "Alerts")
+if sys.argv[2] == "with":
+    OutboundConnection(
+        stack, "Connection", connection_alias="archive",
+        source=DomainInfo(owner_id="{account}", domain_name="logs", region="us-east-1"),
+        destination=DomainInfo(owner_id="{account}", domain_name="archive", region="us-east-1"),
+    )
+if sys.argv[3] == "synth":
+    app.synth()
+else:  # a user's unit test body: build the stack, read its template
+    Template.from_stack(stack).resource_count_is("AWS::SNS::Topic", 1)
+print(time.perf_counter() - imported)
+""".format(account=ACCOUNT)
+
+
+def bench_user_app(repeats: int) -> list[str]:
+    """Wall time of `python app.py` into a fresh cdk.out, and the in-process time of a unit test's body."""
+    script = Path(tempfile.mkdtemp(prefix="bench-user-")) / "app.py"
+    script.write_text(USER_APP)
+    figures: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for _ in range(repeats):  # alternating, in the same run
+        for mode in ("synth", "test"):
+            for variant in ("without", "with"):
+                outdir = Path(tempfile.mkdtemp(prefix="bench-user-out-"))
+                started = time.perf_counter()
+                out = subprocess.run(
+                    [sys.executable, str(script), str(outdir), variant, mode],
+                    cwd=script.parent,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                wall, body = figures.setdefault((mode, variant), ([], []))
+                wall.append(time.perf_counter() - started)
+                body.append(float(out.stdout.strip().splitlines()[-1]))
+                shutil.rmtree(outdir)
+    rows = [
+        "| user's app (an SNS topic) | process wall time (s) | after imports (s) |",
+        "|---|---|---|",
+    ]
+    labels = {
+        ("synth", "without"): "`python app.py` (synth to a fresh cdk.out), without a connection",
+        ("synth", "with"): "`python app.py` (synth to a fresh cdk.out), with one connection",
+        ("test", "without"): "unit test: stack + `Template.from_stack`, without a connection",
+        ("test", "with"): "unit test: stack + `Template.from_stack`, with one connection",
+    }
+    for key, label in labels.items():
+        wall, body = figures[key]
+        rows.append(f"| {label} | {spread(wall)} | {spread(body)} |")
+        print(rows[-1], flush=True)
+    for mode in ("synth", "test"):
+        extra = statistics.median(figures[(mode, "with")][1]) - statistics.median(figures[(mode, "without")][1])
+        rows.append(f"| what the connection adds ({mode}, medians) | - | {extra:+.2f} |")
+    return rows
+
+
 def bench_load(workdir: Path, rate: float) -> list[str]:
     stack = synthesize(workdir / "load", 21, destinations=21)
     ids = [d.logical_id for d in stack.custom_resources()]
@@ -263,7 +331,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="service times 1 and 5 s only, fewer repeats")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--user-app-only", action="store_true", help="section 5 only, printed, not written")
     args = parser.parse_args()
+    if args.user_app_only:
+        bench_user_app(2 if args.quick else 5)
+        return
     service_times = [1.0, 5.0] if args.quick else [1.0, 5.0, 30.0]
     repeats = 2 if args.quick else 3
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -277,6 +349,9 @@ def main() -> None:
         "2. Scale: one stack, many connections (synthesis without bundling, median of runs)": bench_scale(repeats),
         "3. Load: the 20 connections a source domain allows, at once": bench_load(workdir, rate=5),
         "4. Cold start and asset size": bench_cold_start(asset_dir, 10 if args.quick else 20),
+        "5. What a connection adds to a user's app (synthesis and unit test, nothing skipped)": bench_user_app(
+            2 if args.quick else 5
+        ),
     }
     lines = [
         "# Benchmarks",
