@@ -64,13 +64,14 @@ class _ConnectionResource(Construct):
         *,
         source: DomainInfo | AnyDomain,
         destination: DomainInfo | AnyDomain,
-        timeout: Duration,
+        timeout: Duration | None,
     ) -> None:
         super().__init__(scope, id_)
         self.source, self._source_construct = resolve_domain(source, "source")
         self.destination, self._destination_construct = resolve_domain(destination, "destination")
         self.source.validate("source")
         self.destination.validate("destination")
+        timeout = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS) if timeout is None else timeout
         self._timeout_seconds = check_timeout_seconds("timeout", str(timeout.to_seconds()))
 
     def _create_resource(
@@ -155,7 +156,7 @@ class OutboundConnection(_ConnectionResource):
         destination: DomainInfo | AnyDomain,
         connection_alias: str,
         accept_connection: bool | None = None,
-        timeout: Duration = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS),
+        timeout: Duration | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         api: ConnectionApi = ConnectionApi.ELASTICSEARCH,
         connection_mode: ConnectionMode | None = None,
@@ -235,7 +236,7 @@ class InboundConnectionAccepter(_ConnectionResource):
         source: DomainInfo | AnyDomain,
         destination: DomainInfo | AnyDomain,
         connection_alias: str | None = None,
-        timeout: Duration = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS),
+        timeout: Duration | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         api: ConnectionApi = ConnectionApi.ELASTICSEARCH,
         connection_id: str | None = None,
