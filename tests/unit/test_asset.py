@@ -67,7 +67,7 @@ def test_synthesis_starts_no_process_and_skipping_bundling_changes_nothing(
     """Unit tests that switch bundling off (`aws:cdk:bundling-stacks: []`) test the asset that deploys."""
     skipped, _ = synth_asset(tmp_path / "skipped", {"aws:cdk:bundling-stacks": []})
 
-    def no_process(*args: object, **kwargs: object) -> None:
+    def no_process(*args: object, **_: object) -> None:
         raise AssertionError(f"synthesis started a process: {args}")
 
     monkeypatch.setattr(subprocess, "run", no_process)
