@@ -191,7 +191,7 @@ def bench_scale(repeats: int) -> list[str]:
     return rows
 
 
-USER_APP = """
+USER_APP = f"""
 import sys, time
 started = time.perf_counter()
 import aws_cdk as cdk
@@ -200,20 +200,20 @@ from aws_cdk.assertions import Template
 from cross_cluster_search import DomainInfo, OutboundConnection
 imported = time.perf_counter()
 app = cdk.App(outdir=sys.argv[1])
-stack = cdk.Stack(app, "UserApp", env=cdk.Environment(account="{account}", region="us-east-1"))
+stack = cdk.Stack(app, "UserApp", env=cdk.Environment(account="{ACCOUNT}", region="us-east-1"))
 sns.Topic(stack, "Alerts")
 if sys.argv[2] == "with":
     OutboundConnection(
         stack, "Connection", connection_alias="archive",
-        source=DomainInfo(owner_id="{account}", domain_name="logs", region="us-east-1"),
-        destination=DomainInfo(owner_id="{account}", domain_name="archive", region="us-east-1"),
+        source=DomainInfo(owner_id="{ACCOUNT}", domain_name="logs", region="us-east-1"),
+        destination=DomainInfo(owner_id="{ACCOUNT}", domain_name="archive", region="us-east-1"),
     )
 if sys.argv[3] == "synth":
     app.synth()
 else:  # a user's unit test body: build the stack, read its template
     Template.from_stack(stack).resource_count_is("AWS::SNS::Topic", 1)
 print(time.perf_counter() - imported)
-""".format(account=ACCOUNT)
+"""
 
 
 def bench_user_app(repeats: int) -> list[str]:

@@ -29,13 +29,14 @@ __all__ = [
 ]
 
 
-def _show_own_signature(construct: type) -> None:
+def _show_own_signature(construct: type[object]) -> None:
     """help() and inspect.signature() of a construct class show its own parameters (``id_``, the real
     defaults), not the ``(*args, **kwargs)`` of jsii's metaclass."""
+    init = vars(construct)["__init__"]
     try:
-        signature = inspect.signature(construct.__init__, eval_str=True)
+        signature = inspect.signature(init, eval_str=True)
     except NameError:  # pragma: no cover - an annotation not resolvable at run time
-        signature = inspect.signature(construct.__init__)
+        signature = inspect.signature(init)
     parameters = list(signature.parameters.values())[1:]  # without self
     construct.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
 

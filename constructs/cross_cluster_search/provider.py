@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path, PurePosixPath
-from typing import cast
+from typing import Any, cast
 
 import jsii
 from aws_cdk import (
@@ -377,7 +377,7 @@ def configure_provider(
         "log_retention": log_retention,
         "memory_size": memory_size,
     }
-    given = {name: value for name, value in requested.items() if value is not None}
+    given: dict[str, Any] = {name: value for name, value in requested.items() if value is not None}
     options = replace(defaults, **given)  # validates
     stack = Stack.of(scope)
     existing = cast(ConnectionProvider | None, stack.node.try_find_child(_PROVIDER_ID))
