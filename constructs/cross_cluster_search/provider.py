@@ -112,6 +112,8 @@ def staged_asset() -> tuple[Path, str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         target.chmod(0o644)  # whatever the umask: Lambda reads the code as another user
+    for directory in (root, *(p for p in root.rglob("*") if p.is_dir())):
+        directory.chmod(0o755)
     return root, asset_hash(files)
 
 
