@@ -45,10 +45,13 @@ lint: setup
 	cd build/typecheck && ../../$(PY) -m mypy --strict --config-file ../../pyproject.toml -p cross_cluster_search
 	MYPYPATH=build/typecheck $(PY) -m mypy --strict ccs_offline app.py
 
-# The wheel users install (dist/cross_cluster_search-<version>-py3-none-any.whl).
-dist: setup
+# The wheel users install (dist/cross_cluster_search-<version>-py3-none-any.whl). Needs no `make setup`: a bare
+# virtualenv's pip builds it with build isolation (setuptools only, the build-system of pyproject.toml).
+DIST_VENV := build/dist-venv
+dist:
 	rm -rf dist
-	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist .
+	test -x $(DIST_VENV)/bin/python || python3 -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/python -m pip wheel --quiet --no-deps --wheel-dir dist .
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build dist .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -6,6 +6,8 @@
 2. Synthesis time and template size for 1, 10 and 50 connections in one stack.
 3. Load: 20 concurrent creates on one source domain under a per-account request rate, then a 21st.
 4. Cold start: handler import in the Lambda-like process beside a bare crhelper import; asset size.
+5. What a connection adds to a user's app: `python app.py` synthesis with one connection vs the same app without
+   it, and a user's unit test (stack + `Template.from_stack`) with vs without it. Nothing skips bundling here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -190,6 +193,95 @@ def bench_scale(repeats: int) -> list[str]:
     return rows
 
 
+USER_APP = f"""
+import sys, time
+started = time.perf_counter()
+import aws_cdk as cdk
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
+from cross_cluster_search import DomainInfo, OutboundConnection
+imported = time.perf_counter()
+app = cdk.App(outdir=sys.argv[1])
+stack = cdk.Stack(app, "UserApp", env=cdk.Environment(account="{ACCOUNT}", region="us-east-1"))
+sns.Topic(stack, "Alerts")
+if sys.argv[2] == "with":
+    OutboundConnection(
+        stack, "Connection", connection_alias="archive",
+        source=DomainInfo(owner_id="{ACCOUNT}", domain_name="logs", region="us-east-1"),
+        destination=DomainInfo(owner_id="{ACCOUNT}", domain_name="archive", region="us-east-1"),
+    )
+if sys.argv[3] == "synth":
+    app.synth()
+else:  # a user's unit test body: build the stack, read its template
+    Template.from_stack(stack).resource_count_is("AWS::SNS::Topic", 1)
+print(time.perf_counter() - imported)
+"""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_user_app(repeats: int) -> list[str]:
+    """`python app.py` into a fresh cdk.out, and a unit test's body, with and without one connection: wall
+    time, CPU time of the process and its children (jsii's node, any pip), and in-process time after imports."""
+    script = Path(tempfile.mkdtemp(prefix="bench-user-")) / "app.py"
+    script.write_text(USER_APP)
+    figures: dict[tuple[str, str], tuple[list[float], list[float], list[float]]] = {}
+    for _ in range(repeats):  # alternating, in the same run
+        for mode in ("synth", "test"):
+            for variant in ("without", "with"):
+                outdir = Path(tempfile.mkdtemp(prefix="bench-user-out-"))
+                started, cpu = time.perf_counter(), _children_cpu()
+                out = subprocess.run(
+                    [sys.executable, str(script), str(outdir), variant, mode],
+                    cwd=script.parent,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                wall, cpus, body = figures.setdefault((mode, variant), ([], [], []))
+                wall.append(time.perf_counter() - started)
+                cpus.append(_children_cpu() - cpu)
+                body.append(float(out.stdout.strip().splitlines()[-1]))
+                shutil.rmtree(outdir)
+    rows = [
+        "| user's app (an SNS topic) | wall time (s) | CPU time, process + children (s) | after imports (s) |",
+        "|---|---|---|---|",
+    ]
+    labels = {
+        ("synth", "without"): "`python app.py` (synth to a fresh cdk.out), without a connection",
+        ("synth", "with"): "`python app.py` (synth to a fresh cdk.out), with one connection",
+        ("test", "without"): "unit test: stack + `Template.from_stack`, without a connection",
+        ("test", "with"): "unit test: stack + `Template.from_stack`, with one connection",
+    }
+    for key, label in labels.items():
+        wall, cpus, body = figures[key]
+        rows.append(f"| {label} | {spread(wall)} | {spread(cpus)} | {spread(body)} |")
+        print(rows[-1], flush=True)
+    for mode in ("synth", "test"):
+        extra = [
+            statistics.median(figures[(mode, "with")][i]) - statistics.median(figures[(mode, "without")][i])
+            for i in range(3)
+        ]
+        rows.append(
+            f"| what the connection adds ({mode}, medians) | {extra[0]:+.2f} | {extra[1]:+.2f} | {extra[2]:+.2f} |"
+        )
+        print(rows[-1], flush=True)
+    from cross_cluster_search import provider  # noqa: PLC0415 - the asset step alone, in this process
+
+    layouts = []
+    for _ in range(repeats):
+        provider.staged_asset.cache_clear()
+        started = time.perf_counter()
+        provider.staged_asset()
+        layouts.append((time.perf_counter() - started) * 1000)
+    rows += ["", f"Laying out the Lambda asset from the installed packages, once per process: {spread(layouts)} ms."]
+    print(rows[-1], flush=True)
+    return rows
+
+
 def bench_load(workdir: Path, rate: float) -> list[str]:
     stack = synthesize(workdir / "load", 20, destinations=21)
     # A 21st connection from the same source, which the app's own synthesis refuses: as if declared elsewhere.
@@ -269,7 +361,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="service times 1 and 5 s only, fewer repeats")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--user-app-only", action="store_true", help="section 5 only, printed, not written")
     args = parser.parse_args()
+    if args.user_app_only:
+        bench_user_app(2 if args.quick else 5)
+        return
     service_times = [1.0, 5.0] if args.quick else [1.0, 5.0, 30.0]
     repeats = 2 if args.quick else 3
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -283,6 +379,9 @@ def main() -> None:
         "2. Scale: one stack, many connections (synthesis without bundling, median of runs)": bench_scale(repeats),
         "3. Load: the 20 connections a source domain allows, at once": bench_load(workdir, rate=5),
         "4. Cold start and asset size": bench_cold_start(asset_dir, 10 if args.quick else 20),
+        "5. What a connection adds to a user's app (synthesis and unit test, nothing skipped)": bench_user_app(
+            2 if args.quick else 5
+        ),
     }
     lines = [
         "# Benchmarks",

@@ -1,5 +1,8 @@
 """CDK constructs for Amazon OpenSearch Service / Elasticsearch cross-cluster search connections."""
 
+import inspect
+
+from cross_cluster_search._version import __version__
 from cross_cluster_search.connection import (
     ACCEPTER_RESOURCE_TYPE,
     OUTBOUND_RESOURCE_TYPE,
@@ -9,13 +12,34 @@ from cross_cluster_search.connection import (
     OutboundConnection,
 )
 from cross_cluster_search.domain_info import DomainInfo
+from cross_cluster_search.provider import ConnectionProvider, ProviderOptions, configure_provider
 
 __all__ = [
     "ACCEPTER_RESOURCE_TYPE",
     "OUTBOUND_RESOURCE_TYPE",
     "ConnectionApi",
     "ConnectionMode",
+    "ConnectionProvider",
     "DomainInfo",
     "InboundConnectionAccepter",
     "OutboundConnection",
+    "ProviderOptions",
+    "__version__",
+    "configure_provider",
 ]
+
+
+def _show_own_signature(construct: type[object]) -> None:
+    """help() and inspect.signature() of a construct class show its own parameters (``id_``, the real
+    defaults), not the ``(*args, **kwargs)`` of jsii's metaclass."""
+    init = vars(construct)["__init__"]
+    try:
+        signature = inspect.signature(init, eval_str=True)
+    except NameError:  # pragma: no cover - an annotation not resolvable at run time
+        signature = inspect.signature(init)
+    parameters = list(signature.parameters.values())[1:]  # without self
+    construct.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+
+
+for _construct in (OutboundConnection, InboundConnectionAccepter, ConnectionProvider):
+    _show_own_signature(_construct)

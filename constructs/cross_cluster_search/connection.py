@@ -93,7 +93,7 @@ class _ConnectionResource(Construct):
         *,
         source: DomainInfo | AnyDomain,
         destination: DomainInfo | AnyDomain,
-        timeout: Duration,
+        timeout: Duration | None,
         removal_policy: RemovalPolicy,
         api: ConnectionApi,
         destination_access_policy: bool,
@@ -103,6 +103,7 @@ class _ConnectionResource(Construct):
         self.destination, self._destination_construct = resolve_domain(destination, "destination")
         self.source.validate("source")
         self.destination.validate("destination")
+        timeout = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS) if timeout is None else timeout
         _require_type("timeout", timeout, Duration, "a Duration")
         _require_type("removal_policy", removal_policy, RemovalPolicy, "a RemovalPolicy")
         _require_type("api", api, ConnectionApi, "a ConnectionApi")
@@ -260,7 +261,7 @@ class OutboundConnection(_ConnectionResource):
         destination: DomainInfo | AnyDomain,
         connection_alias: str,
         accept_connection: bool | None = None,
-        timeout: Duration = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS),
+        timeout: Duration | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         api: ConnectionApi = ConnectionApi.ELASTICSEARCH,
         connection_mode: ConnectionMode | None = None,
@@ -464,7 +465,7 @@ class InboundConnectionAccepter(_ConnectionResource):
         source: DomainInfo | AnyDomain,
         destination: DomainInfo | AnyDomain,
         connection_alias: str | None = None,
-        timeout: Duration = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS),
+        timeout: Duration | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         api: ConnectionApi = ConnectionApi.ELASTICSEARCH,
         connection_id: str | None = None,

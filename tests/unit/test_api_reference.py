@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from pathlib import Path
 
 import pytest
 
-from cross_cluster_search import DomainInfo, InboundConnectionAccepter, OutboundConnection
+from cross_cluster_search import (
+    DomainInfo,
+    InboundConnectionAccepter,
+    OutboundConnection,
+    ProviderOptions,
+    configure_provider,
+)
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -48,3 +55,16 @@ def test_every_attribute_has_a_docstring(cls: type) -> None:
     assert {"connection_id", "connection_status", "connection_alias"} <= set(attributes)
     for name in attributes:
         assert (getattr(cls, name).__doc__ or "").strip(), f"{cls.__name__}.{name} is undocumented"
+
+
+def test_readme_provider_options_table_lists_configure_provider_and_its_defaults() -> None:
+    section = README.split("### The provider function: VPC, memory, log retention", 1)[1].split("\n### ", 1)[0]
+    listed = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+    parameters = inspect.signature(configure_provider).parameters.values()
+    options = [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert listed == options
+    doc = inspect.getdoc(configure_provider) or ""
+    for name in options:
+        match = re.search(rf":param {name}:(.*?)(?=\n:param |\n:returns:|\Z)", doc, flags=re.DOTALL)
+        assert match and ":default:" in match.group(1), name
+    assert [f.name for f in dataclasses.fields(ProviderOptions)] == options

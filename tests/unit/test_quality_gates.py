@@ -4,6 +4,8 @@ and option; cfn-lint finds no errors."""
 from __future__ import annotations
 
 import json
+import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from cross_cluster_search import (
 
 ACCOUNT = "111111111111"
 LOGS = DomainInfo(owner_id=ACCOUNT, domain_name="logs", region="eu-west-1")
+LOGS_ARCHIVE = DomainInfo(owner_id=ACCOUNT, domain_name="archive", region="eu-west-1")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def nag_report(app: cdk.App, outdir: Path) -> dict[str, Any]:
@@ -144,3 +148,38 @@ def test_cfn_lint_finds_no_errors(tmp_path: Path) -> None:
     template = (tmp_path / "Demo.template.json").read_text()
     matches = lint(template, config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
     assert [str(m) for m in matches if m.rule.id.startswith("E")] == []
+    # No DependsOn that a Ref or GetAtt already enforces (the connection on its domains, the function on its
+    # role); the connection still depends on its own policy, which nothing of it refers to.
+    assert [str(m) for m in matches if m.rule.id == "W3005"] == []
+    resources = json.loads(template)["Resources"]
+    [connection] = [r for r in resources.values() if r["Type"] == "Custom::OutboundCrossClusterSearchConnection"]
+    assert any(resources[d]["Type"] == "AWS::IAM::Policy" for d in connection["DependsOn"])
+
+
+def test_a_dependency_no_property_refers_to_is_kept(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path), context={"aws:cdk:bundling-stacks": []})
+    stack = cdk.Stack(app, "UserStack", env=cdk.Environment(account=ACCOUNT, region="eu-west-1"))
+    topic = cdk.CfnResource(stack, "Topic", type="AWS::SNS::Topic")
+    connection = OutboundConnection(stack, "Plain", source=LOGS, destination=LOGS_ARCHIVE, connection_alias="archive")
+    connection.node.add_dependency(topic)
+    resources = cdk.assertions.Template.from_stack(stack).to_json()["Resources"]
+    [resource] = [r for r in resources.values() if r["Type"] == "Custom::OutboundCrossClusterSearchConnection"]
+    assert "Topic" in resource["DependsOn"]
+
+
+def test_cdk_json_sets_every_flag_the_installed_aws_cdk_lib_recommends() -> None:
+    """`cdk synth` then prints no "N feature flags are not configured" notice to a newcomer."""
+    [tarball] = (Path(cdk.__file__).parent / "_jsii").glob("aws-cdk-lib@*.jsii.tgz")
+    with tarfile.open(tarball) as archive:
+        member = archive.extractfile("package/recommended-feature-flags.json")
+        assert member is not None
+        recommended = json.load(member)
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    assert {flag: context.get(flag) for flag in recommended} == recommended
+
+
+def test_building_the_wheel_installs_no_test_toolchain() -> None:
+    """`make dist` builds in its own minimal environment (pip's build isolation: setuptools only)."""
+    plan = subprocess.run(["make", "-n", "-B", "dist"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "pip wheel" in plan
+    assert "requirements-dev.txt" not in plan and "npm ci" not in plan, plan

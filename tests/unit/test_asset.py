@@ -1,0 +1,147 @@
+"""The Lambda asset comes from the installed packages: handler modules plus crhelper, the same bytes and hash
+everywhere, built without pip, Docker or network (the wheel test repeats this outside the checkout)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import subprocess
+import tomllib
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from cross_cluster_search import DomainInfo, OutboundConnection, provider
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "111111111111"
+
+
+def synth_asset(outdir: Path, context: dict[str, Any] | None = None) -> tuple[str, Path]:
+    """A user's app with two connections, synthesized as `cdk synth` would (no bundling switch): the asset's
+    hash and directory in the cloud assembly."""
+    app = cdk.App(outdir=str(outdir), context=context)
+    stack = cdk.Stack(app, "Bundled", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    for index in range(2):
+        OutboundConnection(
+            stack,
+            f"Conn{index}",
+            connection_alias=f"logs{index}",
+            source=DomainInfo(owner_id=ACCOUNT, domain_name="logs-source", region="us-east-1"),
+            destination=DomainInfo(owner_id=ACCOUNT, domain_name="logs-destination", region="us-east-1"),
+        )
+    app.synth()
+    assets = json.loads((outdir / "Bundled.assets.json").read_text())["files"]
+    [(digest, entry)] = [(k, v) for k, v in assets.items() if v["source"].get("packaging") == "zip"]
+    return digest, outdir / entry["source"]["path"]
+
+
+def test_asset_holds_the_handler_crhelper_and_its_licence_and_nothing_from_an_installer(tmp_path: Path) -> None:
+    _, asset = synth_asset(tmp_path)
+    files = sorted(p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file())
+    handler = {name.split("/", 1)[1] for name in files if name.startswith("ccs_handler/")}
+    assert {"__init__.py", "index.py", "contract.py", "connections.py", "dialects.py", "properties.py"} <= handler
+    assert "crhelper/resource_helper.py" in files and "crhelper/__init__.py" in files
+    assert {"THIRD-PARTY-LICENSES/crhelper/LICENSE", "THIRD-PARTY-LICENSES/crhelper/NOTICE"} <= set(files)
+    # No bytecode, no installer metadata (RECORD/INSTALLER differ between pip and uv), no boto3.
+    assert not [n for n in files if n.endswith(".pyc") or "__pycache__" in n or ".dist-info" in n], files
+    assert not any(n.startswith(("boto3/", "botocore/")) for n in files)
+    # Readable by Lambda's user whatever the umask of the machine that synthesized it.
+    assert {oct(p.stat().st_mode & 0o777) for p in asset.rglob("*") if p.is_file()} == {"0o644"}
+    size = sum(p.stat().st_size for p in asset.rglob("*") if p.is_file())
+    assert size < 200_000
+    # The copies are crhelper's installed files, byte for byte.
+    installed = Path(str(metadata.distribution("crhelper").locate_file("crhelper/resource_helper.py")))
+    assert (asset / "crhelper" / "resource_helper.py").read_bytes() == installed.read_bytes()
+
+
+def test_synthesis_starts_no_process_and_skipping_bundling_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unit tests that switch bundling off (`aws:cdk:bundling-stacks: []`) test the asset that deploys."""
+    skipped, _ = synth_asset(tmp_path / "skipped", {"aws:cdk:bundling-stacks": []})
+
+    def no_process(*args: object, **_: object) -> None:
+        raise AssertionError(f"synthesis started a process: {args}")
+
+    monkeypatch.setattr(subprocess, "run", no_process)
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    provider.staged_asset.cache_clear()  # lay the asset out again, with processes forbidden
+    full, asset = synth_asset(tmp_path / "full")
+    assert full == skipped
+    assert (asset / "crhelper" / "resource_helper.py").is_file()
+
+
+def test_user_unit_test_with_template_from_stack_sees_the_function() -> None:
+    stack = cdk.Stack(cdk.App(), "UserTest")
+    OutboundConnection(
+        stack,
+        "Conn",
+        connection_alias="logs",
+        source=DomainInfo(owner_id=ACCOUNT, domain_name="logs-source", region="us-east-1"),
+        destination=DomainInfo(owner_id=ACCOUNT, domain_name="logs-destination", region="us-east-1"),
+    )
+    Template.from_stack(stack).has_resource_properties("AWS::Lambda::Function", {"Handler": provider.HANDLER})
+
+
+def test_the_hash_is_over_paths_and_contents_only() -> None:
+    files = provider.asset_files()
+    digest = provider.asset_hash(files)
+    assert provider.asset_hash(dict(reversed(list(files.items())))) == digest
+    changed = dict(files, **{"ccs_handler/index.py": files["ccs_handler/index.py"] + b"\n"})
+    assert provider.asset_hash(changed) != digest
+    moved = {name.replace("ccs_handler/", "handler/"): content for name, content in files.items()}
+    assert provider.asset_hash(moved) != digest
+    _, staged_hash = provider.staged_asset()
+    assert staged_hash == digest
+
+
+def _fake_crhelper(site: Path, content: bytes, recorded: bytes) -> metadata.Distribution:
+    """An installed crhelper whose RECORD gives `recorded`'s digest for a file holding `content`."""
+    (site / "crhelper").mkdir(parents=True)
+    (site / "crhelper" / "resource_helper.py").write_bytes(content)
+    dist_info = site / "crhelper-2.0.12.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: crhelper\nVersion: 2.0.12\n")
+    digest = base64.urlsafe_b64encode(hashlib.sha256(recorded).digest()).rstrip(b"=").decode()
+    (dist_info / "RECORD").write_text(f"crhelper/resource_helper.py,sha256={digest},{len(recorded)}\n")
+    return metadata.PathDistribution(dist_info)
+
+
+def test_a_crhelper_file_changed_after_install_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _fake_crhelper(tmp_path, b"# edited\n", b"# as released\n")
+    monkeypatch.setattr(provider.metadata, "distribution", lambda _: fake)
+    with pytest.raises(provider.AssetError, match=r"crhelper/resource_helper.py does not match its RECORD"):
+        provider.asset_files()
+    intact = _fake_crhelper(tmp_path / "intact", b"# as released\n", b"# as released\n")
+    monkeypatch.setattr(provider.metadata, "distribution", lambda _: intact)
+    assert provider.asset_files()["crhelper/resource_helper.py"] == b"# as released\n"
+
+
+def test_without_crhelper_installed_the_error_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> metadata.Distribution:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(provider.metadata, "distribution", missing)
+    with pytest.raises(provider.AssetError, match=r"^crhelper is not installed"):
+        provider.asset_files()
+
+
+def test_the_wheel_pins_the_crhelper_the_handler_is_tested_with() -> None:
+    """One crhelper for every machine: the wheel's pin is the handler's requirement, and what is installed."""
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    [pin] = [d for d in dependencies if d.startswith("crhelper")]
+    requirement = next(
+        line.strip()
+        for line in (ROOT / "lambda" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+    assert pin == requirement
+    assert re.fullmatch(r"crhelper==[0-9.]+", pin)
+    assert pin == f"crhelper=={metadata.version('crhelper')}"
