@@ -22,7 +22,12 @@ def _synthesize(outdir: Path, nested: bool, name: str = "Renames") -> StackTempl
     stack = cdk.Stack(app, name, env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
     scope: Construct = Construct(stack, "Search") if nested else stack
     OutboundConnection(
-        scope, "Moved" if nested else "Logs", source=SOURCE, destination=SAME_REGION, connection_alias="logs"
+        scope,
+        "Moved" if nested else "Logs",
+        source=SOURCE,
+        destination=SAME_REGION,
+        connection_alias="logs",
+        timeout=cdk.Duration.seconds(60),  # a refusal waits one poll interval of it (+5 s): 8 s
     )
     app.synth()
     [template] = load_assembly(outdir)
