@@ -29,10 +29,11 @@ logger = logging.getLogger(__name__)
 
 #: botocore's cap on one backoff pause in standard retry mode (botocore/retries/standard.py).
 MAX_BACKOFF_SECONDS = 20
-#: botocore counts LimitExceededException (the 20-connection limit, which no retry fixes) as throttling;
-#: create makes at most this many attempts so that the limit fails in seconds (connections.py waits out
-#: longer throttling itself, within the deadline).
-CREATE_MAX_ATTEMPTS = 3
+#: botocore counts LimitExceededException (the 20-connection limit, which no retry fixes) as throttling, and
+#: its retries hide which answers were lost (a 5xx after which the service may have made the connection)
+#: from throttled ones (nothing made): the create client makes one attempt per call, and connections.py
+#: retries throttling, 5xx and time-outs itself, seeing each one, within the deadline.
+CREATE_MAX_ATTEMPTS = 1
 #: IAM is eventually consistent: a policy attached just before the first call may deny it for some seconds
 #: (IAM User Guide, "Changes that I make are not always immediately visible"; aws/aws-cdk#37675). Denials
 #: are waited out for at most this long from the invocation's first one, so a role that really lacks an

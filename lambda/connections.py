@@ -184,7 +184,7 @@ def create_outbound(
         created = True
         logger.info("Created %s", connection.describe())
     except (ClientError, ServiceUnreachable) as error:
-        lost = isinstance(error, ServiceUnreachable) or attempt.lost_answer(error)
+        lost = isinstance(error, ServiceUnreachable) or attempt.lost
         adoptable = isinstance(error, ServiceUnreachable) or error_code(error) == "ResourceAlreadyExistsException"
         adopted = _adoptable(source_api, spec) if adoptable else None
         if adopted is None:
@@ -209,16 +209,14 @@ def create_outbound(
 class _CreateAttempt:
     """What one create request knows to tell its own connection from one that was there before: the live
     connections with its alias before the first attempt, and whether any attempt's answer was lost (a 5xx or
-    a timeout, after which the service may have made the connection: the retry then finds it existing)."""
+    a timeout, after which the service may have made the connection: the retry then finds it existing). The
+    create client makes one attempt per call (clients.py), so every such answer is seen here; a throttled
+    attempt made nothing and counts for nothing (a copy of the same request throttled while the other copy
+    created the connection must not take it for its own)."""
 
     def __init__(self, api: ConnectionApi, spec: OutboundSpec) -> None:
         self.existing = {c.connection_id for c in api.find_outbound(spec.source, spec.destination)}
         self.lost = False
-
-    def lost_answer(self, error: ClientError) -> bool:
-        """Whether an answer was lost: seen here, or retried by botocore before this error."""
-        retried = int(error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) > 0
-        return self.lost or retried
 
 
 def _transient(error: ClientError) -> bool:
@@ -238,14 +236,20 @@ def _create_through_throttling(
     while True:
         try:
             return api.create_outbound(spec)
+        except ServiceUnreachable:
+            if attempt is not None:
+                attempt.lost = True  # the service may have made it before the answer was lost
+            if deadline.remaining() <= pause:
+                raise
+            logger.info("Create got no answer; trying again in %.0f s", pause)
         except ClientError as error:
             if attempt is not None and _transient(error):
                 attempt.lost = attempt.lost or error_code(error) not in THROTTLING_CODES
             if not _transient(error) or deadline.remaining() <= pause:
                 raise
             logger.info("Create answered %s; trying again in %.0f s", error_code(error), pause)
-            deadline.sleep(pause)
-            pause = min(pause * 2, 10.0)
+        deadline.sleep(pause)
+        pause = min(pause * 2, 10.0)
 
 
 def _adoptable(api: ConnectionApi, spec: OutboundSpec) -> Connection | None:
@@ -312,6 +316,7 @@ def update_outbound(
     apis: Apis,
     deadline: Deadline,
     may_adopt: Callable[[Connection], None] | None = None,
+    claim: Callable[[str], None] | None = None,
 ) -> Connection:
     """Compare the connection behind the physical id with what the new properties ask for, not with the old
     properties (a rollback Update's old properties are the ones that failed): keep it when it matches,
@@ -327,7 +332,7 @@ def update_outbound(
             delete_outbound(connection_id, apis, deadline)
     else:
         logger.info("Connection %s is %s; creating it again", connection_id, current.status if current else "gone")
-    return create_outbound(new, apis, deadline, may_adopt)
+    return create_outbound(new, apis, deadline, may_adopt, claim)
 
 
 def _check_may_delete_first(current: Connection, new: OutboundSpec) -> None:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from crhelper import CfnResource
 
 from . import connections, envelope
-from .clients import BotoApis
+from .clients import IAM_PROPAGATION_SECONDS, BotoApis
 from .contract import ATTR_ALIAS, ATTR_CONNECTION_ID, ATTR_ENDPOINT, ATTR_STATUS, DESTINATION, RESOURCE_TYPES, SOURCE
 from .dialects import ACCEPTING, PENDING_ACCEPTANCE, VALIDATING, Connection
 from .properties import OutboundSpec, parse_accepter, parse_delete_target, parse_outbound
@@ -80,7 +80,7 @@ def _ownership_guard(
     look: Callable[[str], Connection | None],
     moving: frozenset[str],
     deadline: connections.Deadline,
-    timeout_seconds: int,
+    grace: float,
 ) -> Callable[[Connection], None]:
     """Taking over an existing connection: the one AdoptConnectionId names, unless a stack of this region
     visibly holds it; any other only when this resource's stack proves it its own (stack.py)."""
@@ -89,7 +89,7 @@ def _ownership_guard(
         cloudformation = apis.cloudformation(envelope.stack_region(event))
         connection_id = connection.connection_id
         if connection_id == adopt_id:
-            check_not_held_by_another_stack(cloudformation, event["StackId"], connection_id, RESOURCE_TYPES)
+            check_not_held_by_another_stack(cloudformation, event["StackId"], connection_id, _own_type(event))
             logger.info("Adopting %s, as AdoptConnectionId asks", connection.describe())
             return
 
@@ -102,11 +102,11 @@ def _ownership_guard(
             event["StackId"],
             event["LogicalResourceId"],
             connection_id,
-            RESOURCE_TYPES,
+            _own_type(event),
             settling,
             deadline,
             f"Connection {connection_id} ({connection.source.domain_name} to {connection.destination.domain_name})",
-            connections.ownership_grace_seconds(timeout_seconds),
+            grace,
         )
         logger.info("Taking over %s: %s", connection.describe(), how)
 
@@ -116,11 +116,11 @@ def _ownership_guard(
 def _outbound_guard(
     event: dict[str, Any], spec: OutboundSpec, apis: BotoApis, deadline: connections.Deadline
 ) -> Callable[[Connection], None]:
-    # PENDING_ACCEPTANCE is not moving: a copy of this request that makes the connection accepts it at once.
+    # PENDING_ACCEPTANCE is not moving: a copy of this request that makes the connection accepts it at once,
+    # though its accept may wait out IAM's propagation first (clients.py), which the grace allows for.
     moving = frozenset({VALIDATING}) | (ACCEPTING - {PENDING_ACCEPTANCE} if spec.accept else frozenset())
-    return _ownership_guard(
-        event, apis, spec.adopt_connection_id, apis.source().get_outbound, moving, deadline, spec.timeout_seconds
-    )
+    grace = connections.ownership_grace_seconds(spec.timeout_seconds) + (IAM_PROPAGATION_SECONDS if spec.accept else 0)
+    return _ownership_guard(event, apis, spec.adopt_connection_id, apis.source().get_outbound, moving, deadline, grace)
 
 
 def _claim(connection_id: str) -> None:
@@ -155,7 +155,7 @@ def _accept(event: dict[str, Any], budget: envelope.Budget) -> str:
         apis.destination().get_inbound,
         moving,
         deadline,
-        accepter.timeout_seconds,
+        connections.ownership_grace_seconds(accepter.timeout_seconds) + IAM_PROPAGATION_SECONDS,
     )
     try:
         accepted = connections.accept_inbound(accepter, apis, deadline, known, guard)
@@ -199,7 +199,7 @@ def update(event: dict[str, Any], context: Any) -> str:
     apis = _outbound_apis(spec, budget)
     deadline = budget.deadline(spec.timeout_seconds)
     updated = connections.update_outbound(
-        str(event["PhysicalResourceId"]), spec, apis, deadline, _outbound_guard(event, spec, apis, deadline)
+        str(event["PhysicalResourceId"]), spec, apis, deadline, _outbound_guard(event, spec, apis, deadline), _kept
     )
     return _report(updated, spec.alias)
 
@@ -224,7 +224,7 @@ def delete(event: dict[str, Any], context: Any) -> None:
     cloudformation = apis.cloudformation(envelope.stack_region(event))
     try:
         holder = held_elsewhere(
-            cloudformation, event["StackId"], event["LogicalResourceId"], physical_id, RESOURCE_TYPES
+            cloudformation, event["StackId"], event["LogicalResourceId"], physical_id, _own_type(event)
         )
     except CloudFormationUnavailable as unavailable:
         # Deleting on a guess could take a live connection from a renamed construct; keeping it may leak it
@@ -238,10 +238,29 @@ def delete(event: dict[str, Any], context: Any) -> None:
         logger.info("Connection %s is now held by %s of this stack: leaving it", physical_id, holder)
         return
     deadline = budget.deadline(target.timeout_seconds, reserve=0)
-    if accepter:
-        connections.delete_inbound(physical_id, apis, deadline)
-    else:
-        connections.delete_outbound(physical_id, apis, deadline)
+    try:
+        if accepter:
+            connections.delete_inbound(physical_id, apis, deadline)
+        else:
+            connections.delete_outbound(physical_id, apis, deadline)
+    except Exception as error:
+        # A failed cleanup Delete is tried three times, then CloudFormation drops the resource: say which
+        # connection may be left behind, in a line a metric filter finds.
+        logger.error("%s %s: the Delete failed (%s)", KEPT_MARKER, physical_id, error)
+        raise
+
+
+def _own_type(event: dict[str, Any]) -> tuple[str, ...]:
+    """An outbound connection and its accepter share the connection id: each is held only by resources of
+    its own type."""
+    own = event.get("ResourceType")
+    return (own,) if own in RESOURCE_TYPES else RESOURCE_TYPES
+
+
+def _kept(connection_id: str) -> None:
+    """A connection an Update made for a replacement but could not delete again after a later step failed:
+    the FAILED Update keeps the old id, so only this line names it."""
+    logger.error("%s %s: made by a failed Update, and could not be deleted again", KEPT_MARKER, connection_id)
 
 
 def handler(event: Any, context: Any) -> None:

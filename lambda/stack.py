@@ -101,7 +101,14 @@ def prove_held_by_this_stack(
     asked again: the other copy's answer shows there as this resource's physical id."""
     settled_at: float | None = None
     while True:
-        found = holders(client, stack_id, connection_id, types)
+        try:
+            found = holders(client, stack_id, connection_id, types)
+        except CloudFormationUnavailable as unavailable:  # no answer is no proof either way: ask again
+            if deadline.remaining() <= 5.0:
+                raise
+            logger.warning("%s; asking again", unavailable)
+            deadline.sleep(5.0)
+            continue
         if any(holder == logical_id for holder, _ in found):
             return "this resource already holds it (a repeated delivery of this request)"
         live = [holder for holder, status in found if not status.startswith("DELETE_")]

@@ -25,6 +25,8 @@ from cross_cluster_search import ConnectionApi, ConnectionMode, InboundConnectio
 
 Build = Callable[[cdk.Stack], object]
 SHORT = cdk.Duration.seconds(60)
+#: Without accepting, a refusal does not also wait out IAM's propagation for another copy's accept.
+PENDING: dict[str, object] = {"accept_connection": False}
 
 
 def _outbound(**props: object) -> Build:
@@ -74,8 +76,8 @@ def _refusal(connection_id: str) -> str:
 # --- 1. ownership is proven, not guessed -------------------------------------------------------------
 def test_a_stack_of_another_region_keeps_its_connection(tmp_path: Path) -> None:
     """The query API is regional: the second stack (us-east-1) cannot see the first (eu-west-1)."""
-    first = _synthesize(tmp_path / "a", _outbound(), "First", "eu-west-1")
-    second = _synthesize(tmp_path / "b", _outbound(), "Second", "us-east-1")
+    first = _synthesize(tmp_path / "a", _outbound(**PENDING), "First", "eu-west-1")
+    second = _synthesize(tmp_path / "b", _outbound(**PENDING), "Second", "us-east-1")
     store = _store()
     with _worlds(store, first, second) as (one, other):
         [created] = one.cloudformation.deploy()
@@ -97,10 +99,10 @@ def test_a_stack_with_more_than_100_resources_keeps_its_connection(tmp_path: Pat
     def crowded(stack: cdk.Stack) -> None:
         for index in range(120):
             cdk.CfnWaitConditionHandle(stack, f"Filler{index:03d}")
-        _outbound()(stack)
+        _outbound(**PENDING)(stack)
 
     first = _synthesize(tmp_path / "a", crowded, "First")
-    second = _synthesize(tmp_path / "b", _outbound(), "Second")
+    second = _synthesize(tmp_path / "b", _outbound(**PENDING), "Second")
     store = _store()
     with _worlds(store, first, second) as (one, other):
         [created] = one.cloudformation.deploy()
@@ -116,8 +118,8 @@ def test_a_stack_with_more_than_100_resources_keeps_its_connection(tmp_path: Pat
 def test_a_delete_failed_resource_still_holds_its_connection(tmp_path: Path) -> None:
     """A stack whose delete failed still exists; its retried delete deletes the connection, so another stack
     must not take it over meanwhile."""
-    first = _synthesize(tmp_path / "a", _outbound(), "First")
-    second = _synthesize(tmp_path / "b", _outbound(), "Second")
+    first = _synthesize(tmp_path / "a", _outbound(**PENDING), "First")
+    second = _synthesize(tmp_path / "b", _outbound(**PENDING), "Second")
     store = _store()
     with _worlds(store, first, second) as (one, other):
         [created] = one.cloudformation.deploy()
@@ -167,7 +169,7 @@ def test_a_second_accepter_stack_does_not_take_over_an_accepted_connection(tmp_p
 
 
 def test_a_hand_made_connection_is_taken_over_only_when_named(tmp_path: Path) -> None:
-    plain = _synthesize(tmp_path / "a", _outbound(), "First")
+    plain = _synthesize(tmp_path / "a", _outbound(**PENDING), "First")
     store = _store()
     seed_domains(store, plain)
     with offline(plain, store, measured_into()) as world:
@@ -182,7 +184,9 @@ def test_a_hand_made_connection_is_taken_over_only_when_named(tmp_path: Path) ->
         assert not refused.ok and refused.reason.startswith(_refusal(made_id)), refused.reason
         assert store.status_of(made_id) != "DELETED"
 
-        world.cloudformation.stack = _synthesize(tmp_path / "b", _outbound(adopt_connection_id=made_id), "First")
+        world.cloudformation.stack = _synthesize(
+            tmp_path / "b", _outbound(adopt_connection_id=made_id, **PENDING), "First"
+        )
         [adopted] = world.cloudformation.deploy()
         assert adopted.ok and adopted.physical_id == made_id, adopted.reason
         assert world.cloudformation.destroy()[0].ok

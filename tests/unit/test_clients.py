@@ -49,3 +49,10 @@ def test_clients_carry_the_policy_of_the_moment() -> None:
     assert hurried.meta.config.retries["total_max_attempts"] == 2
     assert (hurried.meta.config.connect_timeout, hurried.meta.config.read_timeout) == (1, 2)
     assert apis._client("source", "es") is hurried  # one client per policy, reused
+
+
+def test_create_makes_one_attempt_per_call_so_the_handler_sees_every_lost_answer() -> None:
+    """botocore's retries would hide a 5xx (the service may have made the connection) behind a later answer,
+    and count a throttled attempt (nothing made) the same way."""
+    assert {policy_for(seconds, create=True).attempts for seconds in (10, 60, 900)} == {1}
+    assert policy_for(900).attempts > 1

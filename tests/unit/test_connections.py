@@ -283,3 +283,25 @@ def test_a_long_throttling_storm_on_create_is_waited_out_but_a_connection_limit_
     with pytest.raises(ConnectionFailed, match="LimitExceededException: 20 outbound connections"):
         create_outbound(spec(), world.apis, world.time.deadline())
     assert len(world.time.sleeps) == slept
+
+
+def test_a_connection_that_appears_after_throttling_is_not_taken_for_this_requests(world: World) -> None:
+    """Another copy of the request created it while this one was throttled: nothing was lost, so the
+    ownership guard decides (and a later failure here must not delete it)."""
+    world.source.before_create()
+    world.source.stubber.add_client_error(
+        "create_outbound_cross_cluster_search_connection", "ThrottlingException", "Rate exceeded", 400
+    )
+    world.source.stubber.add_client_error(
+        "create_outbound_cross_cluster_search_connection", "ResourceAlreadyExistsException", "alias exists", 409
+    )
+    world.source.describe_pair(es_connection("ACTIVE"))
+    guarded: list[str] = []
+
+    def refuse(connection: object) -> None:
+        guarded.append(getattr(connection, "connection_id", ""))
+        raise ConnectionFailed("not proven")
+
+    with pytest.raises(ConnectionFailed, match="not proven"):
+        create_outbound(spec(), world.apis, world.time.deadline(), refuse)
+    assert guarded == [CONNECTION_ID]
