@@ -88,7 +88,7 @@ def test_a_stack_of_another_region_keeps_its_connection(tmp_path: Path) -> None:
         assert not refused.ok
         assert refused.reason.startswith(_refusal(created.physical_id)), refused.reason
         assert "adopt_connection_id" in refused.reason
-        assert store.status_of(created.physical_id) == "ACTIVE"
+        assert store.status_of(created.physical_id) == "PENDING_ACCEPTANCE"  # untouched
         assert one.cloudformation.destroy()[0].ok
         assert store.status_of(created.physical_id) == "DELETED"
 
@@ -111,7 +111,7 @@ def test_a_stack_with_more_than_100_resources_keeps_its_connection(tmp_path: Pat
         [refused] = other.cloudformation.deploy()
 
         assert not refused.ok and refused.reason.startswith(_refusal(created.physical_id)), refused.reason
-        assert store.status_of(created.physical_id) == "ACTIVE"
+        assert store.status_of(created.physical_id) == "PENDING_ACCEPTANCE"  # untouched
         assert one.cloudformation.destroy()[0].ok
 
 
