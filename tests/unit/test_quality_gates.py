@@ -150,7 +150,10 @@ def test_cfn_lint_finds_no_errors(tmp_path: Path) -> None:
     assert [str(m) for m in matches if m.rule.id.startswith("E")] == []
     # No DependsOn that a Ref or GetAtt already enforces (the connection on its domains, the function on its
     # role); the connection still depends on its own policy, which nothing of it refers to.
-    assert [str(m) for m in matches if m.rule.id == "W3005"] == []
+    # aws-cdk-lib's own AwsCustomResource function behind the domain's Custom::OpenSearchAccessPolicy (its
+    # fixed singleton id) depends on its role; that is the CDK's, not this library's.
+    cdk_own = "AWS679f53fac002430cb0da5b7982bd2287"
+    assert [str(m) for m in matches if m.rule.id == "W3005" and cdk_own not in str(m)] == []
     resources = json.loads(template)["Resources"]
     [connection] = [r for r in resources.values() if r["Type"] == "Custom::OutboundCrossClusterSearchConnection"]
     assert any(resources[d]["Type"] == "AWS::IAM::Policy" for d in connection["DependsOn"])
