@@ -128,8 +128,10 @@ def checkout_asset_hash(outdir: Path) -> str:
     app = cdk.App(outdir=str(outdir))
     stack = cdk.Stack(app, "UserStack", env=cdk.Environment(account="111111111111", region="eu-west-1"))
     logs = DomainInfo(owner_id="111111111111", domain_name="logs", region="eu-west-1")
-    OutboundConnection(stack, "ToArchive", source=logs, destination=logs, connection_alias="archive")
-    InboundConnectionAccepter(stack, "FromPartner", source=logs, destination=logs)
+    archive = DomainInfo(owner_id="111111111111", domain_name="archive", region="eu-central-1")
+    partner = DomainInfo(owner_id="222222222222", domain_name="partner", region="eu-west-1")
+    OutboundConnection(stack, "ToArchive", source=logs, destination=archive, connection_alias="archive")
+    InboundConnectionAccepter(stack, "FromPartner", source=partner, destination=logs)
     app.synth()
     assets = json.loads((outdir / "UserStack.assets.json").read_text())["files"]
     [digest] = [k for k, v in assets.items() if v["source"].get("packaging") == "zip"]
