@@ -34,9 +34,9 @@ test: setup lint
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error --regions us-east-1 eu-west-1 -- cdk.out/*.template.json
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
 
-# mypy reads the package as the wheel installs it (the handler in lambda/ is its subpackage `_handler`, a
+# mypy reads the package as the wheel installs it (the handler in lambda/ is its subpackage `ccs_handler`, a
 # mapping mypy cannot follow in an editable install): errors name build/typecheck/cross_cluster_search/...,
-# i.e. constructs/cross_cluster_search/... and, under _handler/, lambda/...
+# i.e. constructs/cross_cluster_search/... and, under ccs_handler/, lambda/...
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .

@@ -20,7 +20,7 @@ from awslambdaric.lambda_context import LambdaContext
 from ccs_offline.cloudformation_api import StackResource, Stacks, cloudformation_api
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
 from ccs_offline.response_url import ResponseEndpoint, response_endpoint
-from cross_cluster_search._handler import index
+from cross_cluster_search.ccs_handler import index
 
 ACCOUNT = "111111111111"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Fuzz/00000000-0000-0000-0000-000000000001"

@@ -13,8 +13,8 @@ from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from cross_cluster_search import prerequisites
-from cross_cluster_search._handler import contract
-from cross_cluster_search._handler.properties import check_alias, check_connection_id, check_timeout_seconds
+from cross_cluster_search.ccs_handler import contract
+from cross_cluster_search.ccs_handler.properties import check_alias, check_connection_id, check_timeout_seconds
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
 from cross_cluster_search.provider import ConnectionProvider
 

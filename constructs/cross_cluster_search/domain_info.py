@@ -11,8 +11,8 @@ from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from cross_cluster_search._handler.contract import domain_properties
-from cross_cluster_search._handler.properties import check_domain_name, check_owner_id, check_region
+from cross_cluster_search.ccs_handler.contract import domain_properties
+from cross_cluster_search.ccs_handler.properties import check_domain_name, check_owner_id, check_region
 
 #: A domain construct of either service (new or imported).
 AnyDomain = opensearch.IDomain | elasticsearch.IDomain

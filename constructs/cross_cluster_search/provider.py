@@ -34,10 +34,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cross_cluster_search._handler import contract
+from cross_cluster_search.ccs_handler import contract
 
-#: The handler's source: the packaged `cross_cluster_search._handler` (the repository's `lambda/` folder).
-HANDLER_DIR = Path(str(resources.files("cross_cluster_search._handler")))
+#: The handler's source: the packaged `cross_cluster_search.ccs_handler` (the repository's `lambda/` folder).
+HANDLER_DIR = Path(str(resources.files("cross_cluster_search.ccs_handler")))
 #: The handler modules' package name inside the Lambda asset, and the function's handler.
 ASSET_PACKAGE = "ccs_handler"
 HANDLER = f"{ASSET_PACKAGE}.index.handler"

@@ -12,7 +12,7 @@ from conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_OWNER, SOURCE, Assembly
 
 from ccs_offline.driver import LocalCloudFormation
 from ccs_offline.world import World
-from cross_cluster_search._handler.contract import service_timeout_seconds
+from cross_cluster_search.ccs_handler.contract import service_timeout_seconds
 
 ES_DESCRIBE = "DescribeOutboundCrossClusterSearchConnections"
 

@@ -7,9 +7,9 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from cross_cluster_search._handler.connections import Deadline
-from cross_cluster_search._handler.dialects import ConnectionApi
-from cross_cluster_search._handler.properties import DomainRef, OutboundSpec
+from cross_cluster_search.ccs_handler.connections import Deadline
+from cross_cluster_search.ccs_handler.dialects import ConnectionApi
+from cross_cluster_search.ccs_handler.properties import DomainRef, OutboundSpec
 
 SOURCE = DomainRef("111111111111", "logs-source", "us-east-1")
 DESTINATION = DomainRef("111111111111", "logs-destination", "eu-west-1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cross_cluster_search._handler.clients import (
+from cross_cluster_search.ccs_handler.clients import (
     CREATE_MAX_ATTEMPTS,
     MAX_BACKOFF_SECONDS,
     POLICIES,
@@ -13,7 +13,7 @@ from cross_cluster_search._handler.clients import (
     CallPolicy,
     policy_for,
 )
-from cross_cluster_search._handler.connections import DeadlineExceeded
+from cross_cluster_search.ccs_handler.connections import DeadlineExceeded
 
 
 def test_worst_case_counts_every_attempt_and_the_capped_backoff() -> None:

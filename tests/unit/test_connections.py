@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from stubs import CONNECTION_ID, DESTINATION, SOURCE, EsStub, FakeTime, StubApis, es_connection, spec
 
-from cross_cluster_search._handler.connections import (
+from cross_cluster_search.ccs_handler.connections import (
     ConnectionFailed,
     DeadlineExceeded,
     create_outbound,
@@ -20,8 +20,8 @@ from cross_cluster_search._handler.connections import (
     poll_interval,
     update_outbound,
 )
-from cross_cluster_search._handler.dialects import ConnectionApi
-from cross_cluster_search._handler.properties import DomainRef
+from cross_cluster_search.ccs_handler.dialects import ConnectionApi
+from cross_cluster_search.ccs_handler.properties import DomainRef
 
 
 @dataclass

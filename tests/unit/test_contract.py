@@ -18,8 +18,8 @@ from cross_cluster_search import (
     InboundConnectionAccepter,
     OutboundConnection,
 )
-from cross_cluster_search._handler import contract
-from cross_cluster_search._handler.properties import DomainRef, parse_accepter, parse_outbound
+from cross_cluster_search.ccs_handler import contract
+from cross_cluster_search.ccs_handler.properties import DomainRef, parse_accepter, parse_outbound
 
 REGIONS = {
     "aws": ["us-east-1", "eu-west-1", "ap-southeast-7", "mx-central-1"],

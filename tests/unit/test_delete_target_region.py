@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cross_cluster_search._handler.properties import parse_delete_target
+from cross_cluster_search.ccs_handler.properties import parse_delete_target
 
 
 @pytest.mark.parametrize("region", ["9", "123", "eu-", "-eu", ""])

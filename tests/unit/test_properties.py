@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cross_cluster_search._handler.properties import (
+from cross_cluster_search.ccs_handler.properties import (
     PARTITION_REGIONS,
     InvalidInput,
     check_region,

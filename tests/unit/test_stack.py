@@ -8,8 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 from stubs import FakeTime
 
-from cross_cluster_search._handler.connections import ConnectionFailed, ownership_grace_seconds, poll_interval
-from cross_cluster_search._handler.stack import (
+from cross_cluster_search.ccs_handler.connections import ConnectionFailed, ownership_grace_seconds, poll_interval
+from cross_cluster_search.ccs_handler.stack import (
     CloudFormationUnavailable,
     check_not_held_by_another_stack,
     held_elsewhere,

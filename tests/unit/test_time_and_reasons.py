@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from cross_cluster_search._handler import envelope
-from cross_cluster_search._handler.contract import EXTERNAL_ID, RESPONSE_RESERVE_SECONDS, SERVICE_TIMEOUT_MARGIN_SECONDS
-from cross_cluster_search._handler.properties import InvalidInput, parse_outbound
+from cross_cluster_search.ccs_handler import envelope
+from cross_cluster_search.ccs_handler.contract import EXTERNAL_ID, RESPONSE_RESERVE_SECONDS, SERVICE_TIMEOUT_MARGIN_SECONDS
+from cross_cluster_search.ccs_handler.properties import InvalidInput, parse_outbound
 
 
 class Context:

@@ -160,7 +160,7 @@ def other_pythons() -> list[str]:
 def test_the_wheel_carries_the_handler_and_its_metadata_and_no_test_tooling(wheel: Path) -> None:
     assert wheel.name == f"cross_cluster_search-{__version__}-py3-none-any.whl"
     names = set(zipfile.ZipFile(wheel).namelist())
-    handler = {n.rsplit("/", 1)[1] for n in names if n.startswith("cross_cluster_search/_handler/")}
+    handler = {n.rsplit("/", 1)[1] for n in names if n.startswith("cross_cluster_search/ccs_handler/")}
     assert {"__init__.py", "index.py", "contract.py", "connections.py", "dialects.py", "clients.py"} <= handler
     assert {"properties.py", "envelope.py", "stack.py", "requirements.txt"} <= handler
     assert "cross_cluster_search/py.typed" in names
