@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from botocore.exceptions import ClientError
 
-from .contract import CLEANUP_SECONDS, ELASTICSEARCH, OPENSEARCH, OWNERSHIP_ANSWER_SECONDS
+from .contract import CLEANUP_SECONDS, ELASTICSEARCH, OPENSEARCH
 from .dialects import (
     ACCEPTED,
     ACCEPTING,
@@ -28,98 +26,30 @@ from .dialects import (
     PROVISIONING,
     VALIDATING,
     Connection,
-    ConnectionApi,
+    ConnectionOperations,
     describe_error,
     error_code,
 )
+from .errors import ConnectionFailed, Leftover, ServiceUnreachable
 from .properties import AccepterSpec, OutboundSpec
+from .timing import Deadline, poll
 
 logger = logging.getLogger(__name__)
 
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 
 
-class ConnectionFailed(Exception):
-    """The service refused or failed the connection; the message says why."""
-
-
-class DeadlineExceeded(ConnectionFailed):
-    """A state did not change before the resource's timeout."""
-
-
-class AccessDenied(ConnectionFailed):
-    """IAM kept denying a call for longer than a new policy takes to apply; the message names the action."""
-
-
-class ServiceUnreachable(ConnectionFailed):
-    """A call got no answer (read timeout, no connection) within its retries; the message says which."""
-
-
 class Apis(Protocol):
-    """Gives the API for each side of a connection, with the right account and region."""
+    """Gives the operations for each side of a connection, with the right account and region."""
 
-    def source(self) -> ConnectionApi:
+    def source(self) -> ConnectionOperations:
         """The source domain's owner, in the source domain's region."""
 
-    def destination(self) -> ConnectionApi:
+    def destination(self) -> ConnectionOperations:
         """The destination domain's owner, in the destination domain's region."""
 
-    def destination_as(self, api: str) -> ConnectionApi:
+    def destination_as(self, api: str) -> ConnectionOperations:
         """The same, through the given API (ELASTICSEARCH or OPENSEARCH)."""
-
-
-@dataclass
-class Deadline:
-    """A point in time after which waiting stops; never later than `limit` (on `clock`), the moment the
-    invocation must have answered."""
-
-    seconds: float
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    limit: float | None = None
-    started: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.started = self.clock()
-
-    def remaining(self) -> float:
-        """Seconds left, never negative."""
-        end = self.started + self.seconds
-        return max(0.0, (end if self.limit is None else min(end, self.limit)) - self.clock())
-
-    def fresh(self, seconds: float) -> Deadline:
-        """A new deadline `seconds` from now on the same clock and limit (for cleanup after this one failed)."""
-        return Deadline(seconds, self.clock, self.sleep, self.limit)
-
-
-def poll_interval(elapsed: float) -> float:
-    """Seconds until the next look: every second at first, then every 5% of the time waited so far
-    (so a wait ends at most ~5% after the service is done), at most 20 s apart."""
-    return min(20.0, max(1.0, 0.05 * elapsed))
-
-
-def ownership_grace_seconds(timeout_seconds: float) -> float:
-    """How long after an existing connection stopped changing another copy of the same request (waiting up to
-    `timeout_seconds`) may still be about to answer: its longest poll interval, plus time to answer."""
-    return poll_interval(timeout_seconds) + OWNERSHIP_ANSWER_SECONDS
-
-
-T = TypeVar("T")
-
-
-def poll(
-    seen: T, look: Callable[[], T], waiting: Callable[[T], bool], deadline: Deadline, timed_out: Callable[[T], str]
-) -> T:
-    """Starting from what was `seen`, look again every `poll_interval` while `waiting` holds for it;
-    DeadlineExceeded with `timed_out(last seen)` when the deadline comes first."""
-    waited_from = deadline.clock()
-    while waiting(seen):
-        left = deadline.remaining()
-        if left <= 0:
-            raise DeadlineExceeded(f"Timed out after {deadline.seconds:.0f} s: {timed_out(seen)}")
-        deadline.sleep(min(poll_interval(deadline.clock() - waited_from), left))
-        seen = look()
-    return seen
 
 
 def wait_while(
@@ -169,13 +99,11 @@ def create_outbound(
     apis: Apis,
     deadline: Deadline,
     may_adopt: Callable[[Connection], None] | None = None,
-    claim: Callable[[str], None] | None = None,
 ) -> Connection:
     """Create the connection (or adopt the live one already made for this request, after `may_adopt` raised
     nothing for it), wait for it to settle, accept it if asked. A connection this call created is deleted
     again when a later step fails (also one whose create answer was lost, found by the retry); when that
-    cleanup cannot finish, `claim` hears its id, so the failed Create names it and the rollback Delete
-    deletes it.
+    cleanup cannot finish, the failure is a Leftover naming it.
     """
     source_api = apis.source()
     attempt = _CreateAttempt(source_api, spec)
@@ -200,9 +128,9 @@ def create_outbound(
         connection = adopted
     try:
         return _settle(connection, spec, apis, deadline)
-    except Exception:
-        if created and not _discard(connection.connection_id, source_api, deadline) and claim is not None:
-            claim(connection.connection_id)
+    except Exception as error:
+        if created and not _discard(connection.connection_id, source_api, deadline):
+            raise Leftover(str(error), connection.connection_id) from error
         raise
 
 
@@ -214,7 +142,7 @@ class _CreateAttempt:
     attempt made nothing and counts for nothing (a copy of the same request throttled while the other copy
     created the connection must not take it for its own)."""
 
-    def __init__(self, api: ConnectionApi, spec: OutboundSpec) -> None:
+    def __init__(self, api: ConnectionOperations, spec: OutboundSpec) -> None:
         self.existing = {c.connection_id for c in api.find_outbound(spec.source, spec.destination)}
         self.lost = False
 
@@ -226,7 +154,7 @@ def _transient(error: ClientError) -> bool:
 
 
 def _create_through_throttling(
-    api: ConnectionApi, spec: OutboundSpec, deadline: Deadline, attempt: _CreateAttempt | None = None
+    api: ConnectionOperations, spec: OutboundSpec, deadline: Deadline, attempt: _CreateAttempt | None = None
 ) -> Connection:
     """The create call. Its client retries little (a connection limit must fail fast, and botocore counts
     LimitExceededException as throttling), so a longer storm of throttling or 5xx errors is waited out here,
@@ -252,7 +180,7 @@ def _create_through_throttling(
         pause = min(pause * 2, 10.0)
 
 
-def _adoptable(api: ConnectionApi, spec: OutboundSpec) -> Connection | None:
+def _adoptable(api: ConnectionOperations, spec: OutboundSpec) -> Connection | None:
     """The live connection with this request's source, destination and alias (a re-delivered Create's,
     or one made by hand), if that is what holds the alias."""
     existing = api.find_outbound(spec.source, spec.destination)
@@ -300,7 +228,7 @@ def accept_through_either_api(apis: Apis, connection_id: str, api: str) -> Conne
         return apis.destination_as(other).accept_inbound(connection_id)
 
 
-def _discard(connection_id: str, api: ConnectionApi, deadline: Deadline) -> bool:
+def _discard(connection_id: str, api: ConnectionOperations, deadline: Deadline) -> bool:
     """Best-effort cleanup of a connection this invocation created; whether it is DELETED."""
     try:
         delete_connection(connection_id, api.get_outbound, api.delete_outbound, deadline.fresh(CLEANUP_SECONDS))
@@ -316,7 +244,6 @@ def update_outbound(
     apis: Apis,
     deadline: Deadline,
     may_adopt: Callable[[Connection], None] | None = None,
-    claim: Callable[[str], None] | None = None,
 ) -> Connection:
     """Compare the connection behind the physical id with what the new properties ask for, not with the old
     properties (a rollback Update's old properties are the ones that failed): keep it when it matches,
@@ -332,7 +259,7 @@ def update_outbound(
             delete_outbound(connection_id, apis, deadline)
     else:
         logger.info("Connection %s is %s; creating it again", connection_id, current.status if current else "gone")
-    return create_outbound(new, apis, deadline, may_adopt, claim)
+    return create_outbound(new, apis, deadline, may_adopt)
 
 
 def _check_may_delete_first(current: Connection, new: OutboundSpec) -> None:

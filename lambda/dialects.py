@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Self, Union
 
 from botocore.exceptions import ClientError
 
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 #: A boto3 client of either service.
 Client = Union["ElasticsearchServiceClient", "OpenSearchServiceClient"]
-#: Wraps each service call: (operation name, request, the call itself) -> its answer (clients.py's patience).
-Guard = Callable[[str, dict[str, Any], Callable[[], dict[str, Any]]], dict[str, Any]]
+#: Makes one service call: (verb, boto3 method name, request) -> the answer.
+Caller = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 
 VALIDATING = "VALIDATING"
 VALIDATION_FAILED = "VALIDATION_FAILED"
@@ -127,39 +127,29 @@ _DIALECTS = {
 }
 
 
-class ConnectionApi:
-    """The connection operations of one API, on one client (one account and region)."""
+class ConnectionOperations:
+    """The connection operations of one API, on one account and region: each call goes through `call`
+    (verb, boto3 method name, request) -> answer, which picks the client (clients.py: retries that fit the
+    time left, IAM's propagation waited out)."""
 
-    def __init__(
-        self,
-        client: Client | None = None,
-        api: str = ELASTICSEARCH,
-        create_client: Client | None = None,
-        pick: Callable[[str], Client] | None = None,
-        guard: Guard | None = None,
-    ) -> None:
-        """`pick(verb)` gives the client for each call (clients.py picks one whose retries fit the time left);
-        without it, `client` makes every call and `create_client` (default: `client`) the create call."""
-        if pick is None:
-            if client is None:
-                raise ValueError("ConnectionApi needs a client or pick")
-            fixed, creating = client, create_client or client
-            pick = lambda verb: creating if verb == "create" else fixed  # noqa: E731
-        self._pick = pick
-        self._guard = guard
+    def __init__(self, call: Caller, api: str = ELASTICSEARCH) -> None:
+        self._send = call
         self._dialect = _DIALECTS[api]
         self.api = api
 
-    def _call(self, verb: str, direction: str, request: dict[str, Any]) -> dict[str, Any]:
-        name = self._dialect.operations[f"{verb} {direction}"]
+    @classmethod
+    def on_client(cls, client: Client, api: str = ELASTICSEARCH, create_client: Client | None = None) -> Self:
+        """Every call on `client`, the create call on `create_client` when given."""
 
-        def send() -> dict[str, Any]:
-            response: dict[str, Any] = getattr(self._pick(verb), name)(**request)
+        def call(verb: str, method: str, request: dict[str, Any]) -> dict[str, Any]:
+            chosen = create_client if verb == "create" and create_client is not None else client
+            response: dict[str, Any] = getattr(chosen, method)(**request)
             return response
 
-        if self._guard is None:
-            return send()
-        return self._guard("".join(part.capitalize() for part in name.split("_")), request, send)
+        return cls(call, api)
+
+    def _call(self, verb: str, direction: str, request: dict[str, Any]) -> dict[str, Any]:
+        return self._send(verb, self._dialect.operations[f"{verb} {direction}"], request)
 
     def _domain(self, info: DomainRef) -> dict[str, Any]:
         return {"AWSDomainInformation": info.as_api()} if self._dialect.nested_domain else info.as_api()

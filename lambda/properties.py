@@ -147,14 +147,17 @@ def check_alias(field: str, value: object, api: str = ELASTICSEARCH) -> str:
     return str(value)
 
 
+def whole_seconds(value: object) -> int | None:
+    """A number of seconds as CloudFormation passes it (a string of ASCII digits), or None."""
+    return int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
+
 def check_timeout_seconds(field: str, value: object) -> int:
     """Timeouts are whole seconds within the bounds the time budget allows (contract.py)."""
     rule = f"must be a whole number of seconds from {MIN_TIMEOUT_SECONDS} to {MAX_TIMEOUT_SECONDS}"
-    text = value if isinstance(value, str) else None
-    _require(text is not None and text.isascii() and text.isdigit(), field, rule, value)
-    seconds = int(str(text))
-    _require(MIN_TIMEOUT_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS, field, rule, value)
-    return seconds
+    seconds = whole_seconds(value)
+    _require(seconds is not None and MIN_TIMEOUT_SECONDS <= seconds <= MAX_TIMEOUT_SECONDS, field, rule, value)
+    return int(str(seconds))
 
 
 def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
@@ -372,9 +375,8 @@ def parse_delete_target(properties: object, side: str, fallback_region: str) -> 
     api = props.get(API)
     info = props.get(side)
     region = info.get(REGION) if isinstance(info, Mapping) else None
-    timeout = props.get(TIMEOUT)
-    readable = isinstance(timeout, str) and timeout.isascii() and timeout.isdigit()
-    seconds = int(str(timeout)) if readable else DEFAULT_TIMEOUT_SECONDS
+    seconds = whole_seconds(props.get(TIMEOUT))
+    seconds = DEFAULT_TIMEOUT_SECONDS if seconds is None else seconds
     return DeleteTarget(
         api=api if api in APIS else ELASTICSEARCH,
         region=region if isinstance(region, str) and _LOOSE_REGION.fullmatch(region) else fallback_region,

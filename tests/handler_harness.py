@@ -20,7 +20,7 @@ from awslambdaric.lambda_context import LambdaContext
 from ccs_offline.cloudformation_api import StackResource, Stacks, cloudformation_api
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
 from ccs_offline.response_url import ResponseEndpoint, response_endpoint
-from cross_cluster_search.ccs_handler import index
+from cross_cluster_search.ccs_handler import clients, index
 
 ACCOUNT = "111111111111"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Fuzz/00000000-0000-0000-0000-000000000001"
@@ -111,6 +111,8 @@ def harness() -> Iterator[Harness]:
             emulator.endpoint_env(), AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, SSL_CERT_FILE=endpoint.ca_file
         )
         os.environ["AWS_ENDPOINT_URL_CLOUDFORMATION"] = cloudformation.url
+        # A new harness is a cold start: the warm function's session holds the previous world's credentials.
+        clients.own_session.cache_clear()
         try:
             yield Harness(endpoint, emulator, holders)
         finally:

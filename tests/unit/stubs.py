@@ -7,9 +7,9 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from cross_cluster_search.ccs_handler.connections import Deadline
-from cross_cluster_search.ccs_handler.dialects import ConnectionApi
+from cross_cluster_search.ccs_handler.dialects import ConnectionOperations
 from cross_cluster_search.ccs_handler.properties import DomainRef, OutboundSpec
+from cross_cluster_search.ccs_handler.timing import Clock, Deadline
 
 SOURCE = DomainRef("111111111111", "logs-source", "us-east-1")
 DESTINATION = DomainRef("111111111111", "logs-destination", "eu-west-1")
@@ -43,7 +43,7 @@ class FakeTime:
         self.now += seconds
 
     def deadline(self, seconds: float = 600) -> Deadline:
-        return Deadline(seconds, self.clock, self.sleep)
+        return Deadline(seconds, Clock(self.clock, self.sleep))
 
 
 def es_connection(
@@ -79,7 +79,7 @@ class EsStub:
     def __init__(self, region: str) -> None:
         self.client = boto3.client("es", region_name=region)
         self.stubber = Stubber(self.client)
-        self.api = ConnectionApi(self.client)
+        self.api = ConnectionOperations.on_client(self.client)
 
     def __enter__(self) -> EsStub:
         self.stubber.activate()
@@ -153,12 +153,12 @@ class StubApis:
         self._source = source
         self._destination = destination
 
-    def source(self) -> ConnectionApi:
+    def source(self) -> ConnectionOperations:
         return self._source.api
 
-    def destination(self) -> ConnectionApi:
+    def destination(self) -> ConnectionOperations:
         return self._destination.api
 
-    def destination_as(self, api: str) -> ConnectionApi:
+    def destination_as(self, api: str) -> ConnectionOperations:
         assert api in ("ELASTICSEARCH", "OPENSEARCH")
         return self._destination.api

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from cross_cluster_search.ccs_handler.clients import (
+from cross_cluster_search.ccs_handler.clients import BotoApis
+from cross_cluster_search.ccs_handler.errors import DeadlineExceeded
+from cross_cluster_search.ccs_handler.timing import (
     CREATE_MAX_ATTEMPTS,
     MAX_BACKOFF_SECONDS,
     POLICIES,
     SHORTEST_CALL,
-    BotoApis,
+    Budget,
     CallPolicy,
+    Clock,
     policy_for,
 )
-from cross_cluster_search.ccs_handler.connections import DeadlineExceeded
 
 
 def test_worst_case_counts_every_attempt_and_the_capped_backoff() -> None:
@@ -38,17 +40,26 @@ def test_no_call_without_time_for_one_short_attempt() -> None:
         policy_for(SHORTEST_CALL.worst_case_seconds() - 0.1)
 
 
+class _Context:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
 def test_clients_carry_the_policy_of_the_moment() -> None:
-    left = [900.0]
-    apis = BotoApis("ELASTICSEARCH", "us-east-1", "eu-west-1", lambda: left[0])
-    patient = apis._client("source", "es")
-    left[0] = 8.0
-    hurried = apis._client("source", "es")
+    now = [0.0]
+    clock = Clock(lambda: now[0], lambda _: None)
+    apis = BotoApis("ELASTICSEARCH", "us-east-1", "eu-west-1", Budget(_Context(905.0), None, clock))
+    patient = apis._client("source", "es", policy_for(apis._budget.left()))
+    now[0] = 900.0 - 8.0
+    hurried = apis._client("source", "es", policy_for(apis._budget.left()))
     assert patient is not hurried
     assert patient.meta.config.retries["total_max_attempts"] == POLICIES[0].attempts
     assert hurried.meta.config.retries["total_max_attempts"] == 2
     assert (hurried.meta.config.connect_timeout, hurried.meta.config.read_timeout) == (1, 2)
-    assert apis._client("source", "es") is hurried  # one client per policy, reused
+    assert apis._client("source", "es", policy_for(apis._budget.left())) is hurried  # one client per policy, reused
 
 
 def test_create_makes_one_attempt_per_call_so_the_handler_sees_every_lost_answer() -> None:

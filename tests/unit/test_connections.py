@@ -12,16 +12,15 @@ from botocore.stub import Stubber
 from stubs import CONNECTION_ID, DESTINATION, SOURCE, EsStub, FakeTime, StubApis, es_connection, spec
 
 from cross_cluster_search.ccs_handler.connections import (
-    ConnectionFailed,
-    DeadlineExceeded,
     create_outbound,
     delete_outbound,
     looks_like_connection_id,
-    poll_interval,
     update_outbound,
 )
-from cross_cluster_search.ccs_handler.dialects import ConnectionApi
+from cross_cluster_search.ccs_handler.dialects import ConnectionOperations
+from cross_cluster_search.ccs_handler.errors import ConnectionFailed, DeadlineExceeded
 from cross_cluster_search.ccs_handler.properties import DomainRef
+from cross_cluster_search.ccs_handler.timing import poll_interval
 
 
 @dataclass
@@ -231,7 +230,7 @@ def test_poll_interval_starts_at_one_second_and_grows_to_a_twentieth_of_the_wait
 
 def test_opensearch_api_speaks_its_own_shapes() -> None:
     client = boto3.client("opensearch", region_name="us-east-1")
-    api = ConnectionApi(client, "OPENSEARCH")
+    api = ConnectionOperations.on_client(client, "OPENSEARCH")
     item = {
         "LocalDomainInfo": {"AWSDomainInformation": SOURCE.as_api()},
         "RemoteDomainInfo": {"AWSDomainInformation": DESTINATION.as_api()},

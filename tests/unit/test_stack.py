@@ -1,4 +1,4 @@
-"""Ownership proofs from CloudFormation's answers (stack.py), on a fake CloudFormation client and a fake clock."""
+"""Ownership proofs from CloudFormation's answers (ownership.py), on a fake CloudFormation client and a fake clock."""
 
 from __future__ import annotations
 
@@ -8,14 +8,21 @@ import pytest
 from botocore.exceptions import ClientError
 from stubs import FakeTime
 
-from cross_cluster_search.ccs_handler.connections import ConnectionFailed, ownership_grace_seconds, poll_interval
-from cross_cluster_search.ccs_handler.stack import (
-    CloudFormationUnavailable,
+from cross_cluster_search.ccs_handler.errors import CloudFormationUnavailable, ConnectionFailed
+from cross_cluster_search.ccs_handler.ownership import (
     check_not_held_by_another_stack,
+    grace_seconds,
     held_elsewhere,
     prove_held_by_this_stack,
     stack_status,
 )
+from cross_cluster_search.ccs_handler.timing import poll_interval
+
+
+def ownership_grace_seconds(timeout_seconds: float) -> float:
+    """The grace of a request that does not accept."""
+    return grace_seconds(timeout_seconds, accepting=False, iam_propagation_seconds=40)
+
 
 STACK = "arn:aws:cloudformation:us-east-1:111111111111:stack/Mine/1"
 OTHER = "arn:aws:cloudformation:us-east-1:111111111111:stack/Other/2"

@@ -6,9 +6,14 @@ import time
 
 import pytest
 
-from cross_cluster_search.ccs_handler import envelope
-from cross_cluster_search.ccs_handler.contract import EXTERNAL_ID, RESPONSE_RESERVE_SECONDS, SERVICE_TIMEOUT_MARGIN_SECONDS
+from cross_cluster_search.ccs_handler import reasons, request
+from cross_cluster_search.ccs_handler.contract import (
+    EXTERNAL_ID,
+    RESPONSE_RESERVE_SECONDS,
+    SERVICE_TIMEOUT_MARGIN_SECONDS,
+)
 from cross_cluster_search.ccs_handler.properties import InvalidInput, parse_outbound
+from cross_cluster_search.ccs_handler.timing import Budget, system_clock
 
 
 class Context:
@@ -35,7 +40,7 @@ class Context:
 def test_the_answer_is_due_before_the_lambda_ends_and_before_the_service_timeout(
     event: dict[str, object], left: float
 ) -> None:
-    budget = envelope.Budget(Context(690), event)
+    budget = Budget(Context(690), request.service_timeout(event), system_clock())
     assert left - 1 < budget.left() <= left
     assert budget.limit <= time.monotonic() + left
 
@@ -43,10 +48,10 @@ def test_the_answer_is_due_before_the_lambda_ends_and_before_the_service_timeout
 def test_a_long_reason_keeps_its_start_and_hides_the_external_id() -> None:
     event = {"ResourceProperties": {EXTERNAL_ID: "shared-secret"}}
     text = "SourceDomainInfo.DomainName is wrong: " + "x" * 300 + " shared-secret"
-    reason = envelope.reason(text, event)
+    reason = reasons.reason(text, event)
     assert reason.startswith("SourceDomainInfo.DomainName is wrong: ")
-    assert len(reason) <= envelope.MAX_REASON
-    assert "shared-secret" not in envelope.reason("refused for shared-secret", event)
+    assert len(reason) <= reasons.MAX_REASON
+    assert "shared-secret" not in reasons.reason("refused for shared-secret", event)
 
 
 def test_an_invalid_external_id_is_reported_without_its_value() -> None:

@@ -162,7 +162,7 @@ def test_the_wheel_carries_the_handler_and_its_metadata_and_no_test_tooling(whee
     names = set(zipfile.ZipFile(wheel).namelist())
     handler = {n.rsplit("/", 1)[1] for n in names if n.startswith("cross_cluster_search/ccs_handler/")}
     assert {"__init__.py", "index.py", "contract.py", "connections.py", "dialects.py", "clients.py"} <= handler
-    assert {"properties.py", "envelope.py", "stack.py", "requirements.txt"} <= handler
+    assert {"properties.py", "request.py", "ownership.py", "timing.py", "requirements.txt"} <= handler
     assert "cross_cluster_search/py.typed" in names
     assert not any(n.startswith(("ccs_offline/", "tests/", "bench/")) for n in names), sorted(names)
     dist_info = f"cross_cluster_search-{__version__}.dist-info"

@@ -1,4 +1,5 @@
-"""The request around the properties: is it well-formed, which ids and region it names, how much time it has.
+"""The request around the properties: is it well-formed, which ids, types and regions it names, how long
+CloudFormation waits for its answer.
 
 CloudFormation never sends a malformed request, but a fuzzer or a hand-made invocation may; every one that
 has a ResponseURL still gets a FAILED answer naming the field.
@@ -8,27 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from typing import Any
 
-from .clients import SHORTEST_CALL
-from .connections import Deadline
-from .contract import (
-    ACCEPTER_TYPE,
-    CLEANUP_RESERVE_SECONDS,
-    EXTERNAL_ID,
-    OUTBOUND_TYPE,
-    RESOURCE_TYPES,
-    RESPONSE_RESERVE_SECONDS,
-    SERVICE_TIMEOUT_MARGIN_SECONDS,
-)
-from .properties import InvalidInput
+from .contract import ACCEPTER_TYPE, OUTBOUND_TYPE, RESOURCE_TYPES, SERVICE_TIMEOUT_MAX_SECONDS
+from .properties import InvalidInput, whole_seconds
 
 REQUEST_TYPES = ("Create", "Update", "Delete")
 #: Set on a stand-in event when the request itself was malformed; the create callback reports it.
 PROBLEM = "X-EnvelopeProblem"
-#: Seconds a last short service call may take: its worst case, plus margin.
-_LAST_CALL_SECONDS = SHORTEST_CALL.worst_case_seconds() + 0.5
 
 
 def is_cloudformation_request(event: object) -> bool:
@@ -82,21 +70,6 @@ def stand_in(event: dict[str, Any], problem: InvalidInput) -> dict[str, Any]:
     }
 
 
-#: crhelper cuts a Reason over 256 characters to its last 240 (losing the start: the field or the cause).
-MAX_REASON = 256
-
-
-def reason(text: str, event: dict[str, Any]) -> str:
-    """A FAILED answer's Reason: the properties' secret values (AcceptRoleExternalId) replaced, and at most
-    MAX_REASON characters, keeping the start."""
-    properties = event.get("ResourceProperties")
-    for props in (properties, event.get("OldResourceProperties")):
-        secret = props.get(EXTERNAL_ID) if isinstance(props, dict) else None
-        if isinstance(secret, str) and len(secret) >= 2:
-            text = text.replace(secret, "(hidden)")
-    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
-
-
 def is_accepter(event: dict[str, Any]) -> bool:
     """Whether the request is for an InboundConnectionAccepter."""
     return event.get("ResourceType") == ACCEPTER_TYPE
@@ -134,34 +107,14 @@ def service_timeout(event: dict[str, Any]) -> float | None:
         event.get("ServiceTimeout"),
         properties.get("ServiceTimeout") if isinstance(properties, dict) else None,
     ):
-        text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-        if text.isascii() and text.isdigit() and 0 < int(text) <= 3600:
-            return float(text)
+        seconds = whole_seconds(str(value) if isinstance(value, int) and not isinstance(value, bool) else value)
+        if seconds is not None and 0 < seconds <= SERVICE_TIMEOUT_MAX_SECONDS:
+            return float(seconds)
     return None
 
 
-class Budget:
-    """The invocation's time: when the answer is due, and how long waiting may last before that. The answer is
-    due before the Lambda ends and before the resource's own ServiceTimeout: the function's timeout is sized
-    for the stack's longest resource, so a short resource's CloudFormation gives up long before the Lambda
-    would end. ServiceTimeout counts from CloudFormation's request, which is a little before this invocation
-    starts: SERVICE_TIMEOUT_MARGIN_SECONDS of it are kept back for that and for the answer's way back."""
-
-    def __init__(self, context: Any, event: dict[str, Any] | None = None) -> None:
-        now = time.monotonic()
-        remaining = context.get_remaining_time_in_millis() / 1000
-        self.limit: float = now + remaining - RESPONSE_RESERVE_SECONDS
-        waits = service_timeout(event) if event is not None else None
-        if waits is not None:
-            self.limit = min(self.limit, now + waits - SERVICE_TIMEOUT_MARGIN_SECONDS)
-
-    def left(self) -> float:
-        """Seconds until the answer is due."""
-        return self.limit - time.monotonic()
-
-    def deadline(self, timeout_seconds: int, reserve: float = CLEANUP_RESERVE_SECONDS) -> Deadline:
-        """Wait at most `timeout_seconds`, keeping `reserve` for cleanup; waiting ends early enough for one
-        last short service call (the status to report) before the answer is due."""
-        return Deadline(
-            max(0.0, min(float(timeout_seconds), self.left() - reserve)), limit=self.limit - _LAST_CALL_SECONDS
-        )
+def own_types(event: dict[str, Any]) -> tuple[str, ...]:
+    """The resource types that may hold this resource's connection: an outbound connection and its accepter
+    share the connection id, so each is held only by resources of its own type."""
+    own = event.get("ResourceType")
+    return (own,) if own in RESOURCE_TYPES else RESOURCE_TYPES

@@ -26,19 +26,15 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .connections import ConnectionFailed, Deadline
-from .contract import ADOPT_CONNECTION_ID
+from .contract import ADOPT_CONNECTION_ID, OWNERSHIP_ANSWER_SECONDS
+from .dialects import Connection
+from .errors import CloudFormationUnavailable, ConnectionFailed
+from .timing import Deadline, poll_interval
 
 logger = logging.getLogger(__name__)
 
 #: DescribeStackResources returns at most this many of a stack's resources (botocore's cloudformation model).
 FIRST_RESOURCES = 100
-#: Stack statuses in which CloudFormation is rolling an update back (DescribeStacks' StackStatus values).
-ROLLBACK_STATUSES = frozenset({"UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"})
-
-
-class CloudFormationUnavailable(ConnectionFailed):
-    """CloudFormation could not be asked (after botocore's retries); the message names the cause."""
 
 
 def _cause(error: ClientError | BotoCoreError) -> str:
@@ -114,7 +110,7 @@ def prove_held_by_this_stack(
         live = [holder for holder, status in found if not status.startswith("DELETE_")]
         if live:
             return f"{live[0]} of this stack holds it (a renamed or moved construct)"
-        now = deadline.clock()
+        now = deadline.now()
         if settling():
             settled_at = None  # still moving on its own (again): another copy may be working on it
         elif settled_at is None:
@@ -170,3 +166,53 @@ def stack_status(client: Any, stack_id: str) -> str | None:
         logger.warning("Could not read the status of stack %s (%s)", stack_id, _cause(error))
         return None
     return str(stacks[0].get("StackStatus")) if stacks else None
+
+
+def grace_seconds(timeout_seconds: float, accepting: bool, iam_propagation_seconds: float) -> float:
+    """How long after an existing connection stopped changing another copy of the same request (waiting up to
+    `timeout_seconds`) may still be about to answer: its longest poll interval, plus time to answer; plus IAM's
+    propagation when that copy accepts (its accept may wait out a new policy first)."""
+    return poll_interval(timeout_seconds) + OWNERSHIP_ANSWER_SECONDS + (iam_propagation_seconds if accepting else 0.0)
+
+
+def guard(
+    cloudformation: Callable[[], Any],
+    stack_id: str,
+    logical_id: str,
+    types: tuple[str, ...],
+    adopt_id: str | None,
+    look: Callable[[str], Connection | None],
+    moving: frozenset[str],
+    deadline: Deadline,
+    grace: float,
+) -> Callable[[Connection], None]:
+    """What a resource checks before taking over an existing connection: the one AdoptConnectionId names,
+    unless a stack of this region visibly holds it; any other only when this resource's stack proves it its
+    own. `cloudformation()` gives the stack region's client; `look` re-reads a connection, which is still
+    settling while its status is in `moving`."""
+
+    def check(connection: Connection) -> None:
+        connection_id = connection.connection_id
+        if connection_id == adopt_id:
+            check_not_held_by_another_stack(cloudformation(), stack_id, connection_id, types)
+            logger.info("Adopting %s, as AdoptConnectionId asks", connection.describe())
+            return
+
+        def settling() -> bool:
+            current = look(connection_id)
+            return current is not None and current.status in moving
+
+        how = prove_held_by_this_stack(
+            cloudformation(),
+            stack_id,
+            logical_id,
+            connection_id,
+            types,
+            settling,
+            deadline,
+            f"Connection {connection_id} ({connection.source.domain_name} to {connection.destination.domain_name})",
+            grace,
+        )
+        logger.info("Taking over %s: %s", connection.describe(), how)
+
+    return check
