@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,7 +139,7 @@ class LocalCloudFormation:
         the function's (an invocation that starts with only that much time left)."""
         with self.lock:
             self.sent.append(event)
-        started = time.perf_counter()
+        started = self.invoker.clock.now()
         invoked = self.invoker.invoke(definition.function, event, (self.stack.account, self.stack.region), timeout)
         responses = self._responses(definition, event, started, invoked)
         return responses[0]
@@ -149,7 +148,7 @@ class LocalCloudFormation:
         """Deliver one event several times (same RequestId and ResponseURL), as asynchronous invocation may:
         at the same moment (`overlap`) or one after the other. Every answer, in the order it arrived."""
         definition = self.definition(event["LogicalResourceId"])
-        started = time.perf_counter()
+        started = self.invoker.clock.now()
         where = (self.stack.account, self.stack.region)
         invoked: list[Invoked] = []
 

@@ -226,8 +226,16 @@ def validate(shape: Shape | None, value: Any, path: str = "") -> list[str]:
 class ConnectionStore:
     """The shared state behind both APIs: domains, connections, faults, the call log."""
 
-    def __init__(self, delays: Delays | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        delays: Delays | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """`clock` and `sleep` are the world's time (clock.py): delays, IAM's propagation, rate windows and
+        slow answers all pass on it."""
         self.delays = delays or Delays()
+        self.sleep = sleep
         self.faults = Faults()
         self.realism = Realism()
         self._first_call: dict[str, float] = {}  #: principal (access key) -> its first call, for IAM propagation
@@ -717,7 +725,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise AssertionError(f"emulator produced an invalid {operation.name} response: {invalid}")
             late = store.realism.slow_answers.get(operation.name, 0.0)
             if late > 0:
-                time.sleep(late)  # outside the store's lock: other callers go on
+                store.sleep(late)  # outside the store's lock: other callers go on
             with store.lock:
                 if store.lose_create_answer(operation.name):
                     raise ApiError("InternalException", "Internal error, please retry", 500)

@@ -16,6 +16,11 @@ class LocalServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
+    def serve_forever(self, poll_interval: float = 0.02) -> None:
+        """Serve until shutdown(), which then returns within `poll_interval` (socketserver's 0.5 s default
+        would add up to half a second to every stand-in's end)."""
+        super().serve_forever(poll_interval)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Report errors, except a client that went away."""
         if isinstance(sys.exc_info()[1], ConnectionError):

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -32,7 +32,7 @@ class _ResponseHandler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with self.server.lock:
-            self.server.bodies.setdefault(self.path, []).append((time.perf_counter(), body))
+            self.server.bodies.setdefault(self.path, []).append((self.server.clock(), body))
             self.server.arrived.notify_all()
         self.send_response(200)
         self.send_header("Content-Length", "0")
@@ -40,8 +40,9 @@ class _ResponseHandler(BaseHTTPRequestHandler):
 
 
 class _ResponseServer(LocalServer):
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
         super().__init__(("127.0.0.1", 0), _ResponseHandler)
+        self.clock = clock
         self.bodies: dict[str, list[tuple[float, bytes]]] = {}
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
@@ -64,10 +65,11 @@ class ResponseEndpoint:
 
 
 @contextmanager
-def response_endpoint() -> Iterator[ResponseEndpoint]:
-    """An HTTPS ResponseURL server with a throwaway CA that the Lambda-like process trusts."""
+def response_endpoint(clock: Callable[[], float] = time.perf_counter) -> Iterator[ResponseEndpoint]:
+    """An HTTPS ResponseURL server with a throwaway CA that the Lambda-like process trusts; each body is
+    stamped with `clock` (the world's) when it arrives."""
     ca = trustme.CA()
-    server = _ResponseServer()
+    server = _ResponseServer(clock)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     server.socket = context.wrap_socket(server.socket, server_side=True)

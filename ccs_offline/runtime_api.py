@@ -3,20 +3,22 @@
 What it serves is the documented interface ("Using the Lambda runtime API for custom runtimes", AWS Lambda
 Developer Guide; the OpenAPI spec behind it, version 2018-06-01):
 
-- `GET  /2018-06-01/runtime/invocation/next` answers the event, with the headers
+- `GET  /2018-06-01/runtime/invocation/next` answers the next event, with the headers
   `Lambda-Runtime-Aws-Request-Id`, `Lambda-Runtime-Deadline-Ms` (epoch milliseconds),
-  `Lambda-Runtime-Invoked-Function-Arn` and `Lambda-Runtime-Trace-Id`; a second `next` is held open,
+  `Lambda-Runtime-Invoked-Function-Arn` and `Lambda-Runtime-Trace-Id`; while there is none it is held open,
   as Lambda freezes the environment between invocations;
 - `POST /2018-06-01/runtime/invocation/{id}/response` and `/error` answer 202;
 - `POST /2018-06-01/runtime/init/error` answers 202.
 
 It speaks HTTP/1.1 (the client keeps its connection open; an HTTP/1.0 reply can crash it). One server
-serves one invocation: the driver starts the client process for each event (a cold start each time).
+serves one execution environment (one runtime client process), one invocation at a time, for as long as
+the environment lives: a warm environment takes the next event where the last one left it.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -61,17 +63,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        invocation = self.server.invocation
         if self.path != f"{PREFIX}/invocation/next":
             self._reply(404, b'{"errorType":"NotFound"}')
             return
-        with self.server.lock:
-            first = invocation.fetched_at is None
-            if first:
-                invocation.fetched_at = time.perf_counter()
-        if not first:
-            self.server.closing.wait()  # frozen until the driver ends the process
-            return
+        invocation = self.server.next_invocation()
+        if invocation is None:
+            return  # the environment is ending
         self._reply(
             200,
             json.dumps(invocation.event).encode(),
@@ -84,20 +81,21 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def do_POST(self) -> None:
-        invocation = self.server.invocation
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        base = f"{PREFIX}/invocation/{invocation.request_id}"
-        if self.path == f"{base}/response":
+        invocation = self.server.current
+        base = f"{PREFIX}/invocation/{invocation.request_id if invocation else '-'}"
+        if invocation is not None and self.path == f"{base}/response":
             invocation.result = body
-        elif self.path == f"{base}/error":
+        elif invocation is not None and self.path == f"{base}/error":
             invocation.error = _json_or_text(body)
         elif self.path == f"{PREFIX}/init/error":
-            invocation.init_error = _json_or_text(body)
+            self.server.init_error = _json_or_text(body)
         else:
             self._reply(404, b'{"errorType":"InvalidRequestID"}')
             return
         self._reply(202, b'{"status":"OK"}')
-        invocation.done.set()
+        if invocation is not None:
+            invocation.done.set()
 
 
 def _json_or_text(body: bytes) -> dict[str, Any]:
@@ -109,18 +107,36 @@ def _json_or_text(body: bytes) -> dict[str, Any]:
 
 
 class RuntimeApiServer(LocalServer):
-    """Serves one invocation on 127.0.0.1; `address` is what AWS_LAMBDA_RUNTIME_API holds."""
+    """The Runtime API of one execution environment on 127.0.0.1; `address` is what AWS_LAMBDA_RUNTIME_API
+    holds. `submit` queues an event; the runtime client takes it with its next `next`."""
 
-    def __init__(self, invocation: Invocation) -> None:
+    def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.invocation = invocation
-        self.lock = threading.Lock()
+        self.pending: queue.Queue[Invocation] = queue.Queue()
+        self.current: Invocation | None = None
+        self.init_error: dict[str, Any] | None = None
         self.closing = threading.Event()
         self._thread = threading.Thread(target=self.serve_forever, name="runtime-api", daemon=True)
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.server_address[1]}"
+
+    def submit(self, invocation: Invocation) -> None:
+        """The environment's next event."""
+        self.pending.put(invocation)
+
+    def next_invocation(self) -> Invocation | None:
+        """Wait (frozen, as Lambda freezes an environment) for the next event; None when the environment ends."""
+        while not self.closing.is_set():
+            try:
+                invocation = self.pending.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            invocation.fetched_at = time.perf_counter()
+            self.current = invocation
+            return invocation
+        return None
 
     def __enter__(self) -> RuntimeApiServer:
         self._thread.start()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ccs_offline.assembly import StackTemplate
+from ccs_offline.clock import REAL_TIME, WorldClock
 from ccs_offline.cloudformation_api import CloudFormationApi, Stacks, cloudformation_api
 from ccs_offline.driver import LocalCloudFormation
 from ccs_offline.emulator import ConnectionStore, Emulator, running
@@ -23,6 +24,7 @@ class World:
     emulator: Emulator
     cloudformation: LocalCloudFormation
     cloudformation_api: CloudFormationApi
+    clock: WorldClock
 
     @property
     def store(self) -> ConnectionStore:
@@ -81,16 +83,22 @@ def offline(
     store: ConnectionStore | None = None,
     coverage_data_file: Path | None = None,
     stacks: Stacks | None = None,
+    clock: WorldClock = REAL_TIME,
 ) -> Iterator[World]:
     """Run the emulator and a local CloudFormation whose Lambda acts as the stack's account; `stacks` holds
-    the account's other stacks (each `offline` adds its own)."""
-    with running(store) as emulator, response_endpoint() as endpoint:
+    the account's other stacks (each `offline` adds its own). Everything keeps `clock`'s time: the store's
+    too (made with `clock.now` and `clock.sleep`, or a new one here)."""
+    store = store if store is not None else ConnectionStore(clock=clock.now, sleep=clock.sleep)
+    with running(store) as emulator, response_endpoint(clock.now) as endpoint:
         key, secret = emulator.store.credentials_for(stack.account)
         environment = {**emulator.endpoint_env(), "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
-        invoker = LambdaInvoker(endpoint, environment, coverage_data_file=coverage_data_file)
+        invoker = LambdaInvoker(endpoint, environment, coverage_data_file=coverage_data_file, clock=clock)
         cloudformation = LocalCloudFormation(stack, invoker)
         stacks = stacks if stacks is not None else Stacks()
         stacks.members.append(cloudformation)
-        with cloudformation_api(stacks) as api:
-            environment["AWS_ENDPOINT_URL_CLOUDFORMATION"] = api.url
-            yield World(emulator, cloudformation, api)
+        try:
+            with cloudformation_api(stacks) as api:
+                environment["AWS_ENDPOINT_URL_CLOUDFORMATION"] = api.url
+                yield World(emulator, cloudformation, api, clock)
+        finally:
+            invoker.close()

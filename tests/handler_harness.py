@@ -1,7 +1,9 @@
 """The real entry point (index.handler, through crhelper) in this process, against a local emulator.
 
 crhelper answers on a local HTTPS ResponseURL; the handler's boto3 clients reach the emulator through
-AWS_ENDPOINT_URL; nothing in the handler knows it is tested.
+AWS_ENDPOINT_URL; nothing in the handler knows it is tested. The world (the emulator, and the handler's
+clock, which the harness replaces for the block as the Lambda-like process's bootstrap would) runs
+WORLD_SCALE times faster than real time.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 from awslambdaric.lambda_context import LambdaContext
 
+from ccs_offline.clock import WorldClock
 from ccs_offline.cloudformation_api import StackResource, Stacks, cloudformation_api
 from ccs_offline.emulator import ConnectionStore, Delays, Emulator, running
 from ccs_offline.response_url import ResponseEndpoint, response_endpoint
-from cross_cluster_search.ccs_handler import clients, index
+from cross_cluster_search.ccs_handler import clients, index, timing
 
 ACCOUNT = "111111111111"
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/Fuzz/00000000-0000-0000-0000-000000000001"
 OUTBOUND = "Custom::OutboundCrossClusterSearchConnection"
+WORLD_SCALE = 10.0
 ACCEPTER = "Custom::InboundCrossClusterSearchConnectionAccepter"
 
 
@@ -96,13 +101,14 @@ class _HarnessStack:
 
 @contextmanager
 def harness() -> Iterator[Harness]:
-    store = ConnectionStore(Delays(validating=0.05, provisioning=0.05, deleting=0.05))
+    world = WorldClock(WORLD_SCALE)
+    store = ConnectionStore(Delays(validating=0.05, provisioning=0.05, deleting=0.05), world.now, world.sleep)
     store.add_domain(ACCOUNT, "us-east-1", "logs-source")
     store.add_domain(ACCOUNT, "us-east-1", "logs-destination")
     holders: list[StackResource] = []  # other resources of the harness's stack, as ListStackResources reports
     with (
         running(store) as emulator,
-        response_endpoint() as endpoint,
+        response_endpoint(world.now) as endpoint,
         cloudformation_api(Stacks([_HarnessStack(holders)])) as cloudformation,
     ):
         key, secret = store.credentials_for(ACCOUNT)
@@ -114,7 +120,8 @@ def harness() -> Iterator[Harness]:
         # A new harness is a cold start: the warm function's session holds the previous world's credentials.
         clients.own_session.cache_clear()
         try:
-            yield Harness(endpoint, emulator, holders)
+            with mock.patch.object(index, "system_clock", lambda: timing.Clock(world.now, world.sleep)):
+                yield Harness(endpoint, emulator, holders)
         finally:
             os.environ.clear()
             os.environ.update(saved)

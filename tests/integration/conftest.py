@@ -1,4 +1,6 @@
-"""Integration fixtures: one bundled synthesis per session, a fresh emulator and local CloudFormation per test."""
+"""Integration fixtures: one bundled synthesis per session, a fresh emulator and local CloudFormation per test,
+on the offline world's clock (ccs_offline/clock.py): WORLD_SCALE times faster than real time, except in tests
+marked `real_time` (those that prove botocore's socket timeouts or crhelper's last-moment timer)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,15 @@ import coverage
 import pytest
 
 from ccs_offline.assembly import StackTemplate, load_assembly
+from ccs_offline.clock import REAL_TIME, WorldClock
 from ccs_offline.driver import LocalCloudFormation
 from ccs_offline.emulator import ConnectionStore, Delays
 from ccs_offline.world import World, offline, seed_domains
 from cross_cluster_search import ConnectionApi, DomainInfo, InboundConnectionAccepter, OutboundConnection
 
+#: How many world seconds pass in a real one. The handler polls every world second at first and the
+#: emulator's states last 0.1-0.2 world seconds, so each poll still sees a state move on.
+WORLD_SCALE = 10.0
 ACCOUNT = "111111111111"
 OTHER_ACCOUNT = "222222222222"
 SOURCE = DomainInfo(owner_id=ACCOUNT, domain_name="logs-source", region="us-east-1")
@@ -85,6 +91,28 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> Assembly:
     return _synthesize(tmp_path_factory.mktemp("cdk.out"))
 
 
+_test_clock: WorldClock = REAL_TIME
+
+
+@pytest.fixture(autouse=True)
+def world_clock(request: pytest.FixtureRequest) -> WorldClock:
+    """This test's world clock."""
+    global _test_clock  # noqa: PLW0603 -- one test at a time per process; read through world_time()
+    _test_clock = REAL_TIME if request.node.get_closest_marker("real_time") else WorldClock(WORLD_SCALE)
+    return _test_clock
+
+
+def world_time() -> WorldClock:
+    """The running test's world clock (the `world_clock` fixture's)."""
+    return _test_clock
+
+
+def new_store(delays: Delays | None = None) -> ConnectionStore:
+    """An emulator state on the running test's world clock."""
+    clock = world_time()
+    return ConnectionStore(delays or Delays(validating=0.2, provisioning=0.2, deleting=0.2), clock.now, clock.sleep)
+
+
 def measured_into() -> Path | None:
     """The data file of the running coverage measurement, so the bundled handler's lines count too."""
     current = coverage.Coverage.current()
@@ -92,10 +120,10 @@ def measured_into() -> Path | None:
 
 
 @pytest.fixture
-def world(assembly: Assembly, request: pytest.FixtureRequest) -> Iterator[World]:
-    store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2, rejecting=0.1))
+def world(assembly: Assembly, request: pytest.FixtureRequest, world_clock: WorldClock) -> Iterator[World]:
+    store = new_store(Delays(validating=0.2, provisioning=0.2, deleting=0.2, rejecting=0.1))
     seed_domains(store, assembly.stack)
-    with offline(assembly.stack, store, coverage_data_file=measured_into()) as running_world:
+    with offline(assembly.stack, store, coverage_data_file=measured_into(), clock=world_clock) as running_world:
         yield running_world
         if not request.node.get_closest_marker("leaves_connections"):
             left = [(c.connection_id, c.alias, c.status) for c in store.live()]

@@ -14,12 +14,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import aws_cdk as cdk
-from conftest import ACCOUNT, OTHER_OWNER, OTHER_REGION, SAME_REGION, SOURCE, measured_into
+from conftest import ACCOUNT, OTHER_OWNER, OTHER_REGION, SAME_REGION, SOURCE, measured_into, new_store, world_time
 from constructs import Construct
 
 from ccs_offline.assembly import StackTemplate, load_assembly
 from ccs_offline.cloudformation_api import Stacks
-from ccs_offline.emulator import ConnectionStore, Delays
+from ccs_offline.emulator import ConnectionStore
 from ccs_offline.world import World, offline, seed_domains
 from cross_cluster_search import ConnectionApi, ConnectionMode, InboundConnectionAccepter, OutboundConnection
 
@@ -51,7 +51,7 @@ def _synthesize(outdir: Path, build: Build, name: str = "First", region: str = "
 
 def _store(*templates: StackTemplate) -> ConnectionStore:
     """An emulator state with every domain the templates name (also those a later version deploys to)."""
-    store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2))
+    store = new_store()
     for template in templates:
         seed_domains(store, template)
     return store
@@ -65,7 +65,7 @@ def _worlds(store: ConnectionStore, *templates: StackTemplate) -> Iterator[tuple
         worlds = []
         for template in templates:
             seed_domains(store, template)
-            worlds.append(running.enter_context(offline(template, store, measured_into(), stacks)))
+            worlds.append(running.enter_context(offline(template, store, measured_into(), stacks, clock=world_time())))
         yield tuple(worlds)
 
 
@@ -172,7 +172,7 @@ def test_a_hand_made_connection_is_taken_over_only_when_named(tmp_path: Path) ->
     plain = _synthesize(tmp_path / "a", _outbound(**PENDING), "First")
     store = _store()
     seed_domains(store, plain)
-    with offline(plain, store, measured_into()) as world:
+    with offline(plain, store, measured_into(), clock=world_time()) as world:
         made = world.emulator.client("es", ACCOUNT, "us-east-1").create_outbound_cross_cluster_search_connection(
             SourceDomainInfo=SOURCE.as_properties(),
             DestinationDomainInfo=SAME_REGION.as_properties(),

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from conftest import ACCOUNT, SAME_REGION, SOURCE, measured_into
+from conftest import ACCOUNT, SAME_REGION, SOURCE, measured_into, new_store, world_time
 from constructs import Construct
 
 from ccs_offline.assembly import StackTemplate, load_assembly
 from ccs_offline.cloudformation_api import Stacks
-from ccs_offline.emulator import ConnectionStore, Delays
 from ccs_offline.world import offline, seed_domains
 from cross_cluster_search import OutboundConnection
 
@@ -41,9 +40,9 @@ def test_a_renamed_construct_keeps_its_live_connection(tmp_path: Path) -> None:
     [new_id] = [d.logical_id for d in after.custom_resources()]
     assert old_id != new_id
 
-    store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2))
+    store = new_store()
     seed_domains(store, before)
-    with offline(before, store, coverage_data_file=measured_into()) as world:
+    with offline(before, store, coverage_data_file=measured_into(), clock=world_time()) as world:
         cfn = world.cloudformation
         [created] = cfn.deploy()
         assert created.ok, created.reason
@@ -84,12 +83,12 @@ def test_ownership_is_read_from_the_stack_resource_listing(status: str) -> None:
 def test_a_second_stack_cannot_adopt_a_connection_the_first_one_holds(tmp_path: Path) -> None:
     first = _synthesize(tmp_path / "first", nested=False, name="First")
     second = _synthesize(tmp_path / "second", nested=False, name="Second")
-    store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2))
+    store = new_store()
     seed_domains(store, first)
     stacks = Stacks()
     with (
-        offline(first, store, measured_into(), stacks) as one,
-        offline(second, store, measured_into(), stacks) as other,
+        offline(first, store, measured_into(), stacks, clock=world_time()) as one,
+        offline(second, store, measured_into(), stacks, clock=world_time()) as other,
     ):
         [created] = one.cloudformation.deploy()
         assert created.ok, created.reason

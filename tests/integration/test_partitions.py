@@ -7,10 +7,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from conftest import ACCOUNT, measured_into
+from conftest import ACCOUNT, measured_into, new_store, world_time
 
 from ccs_offline.assembly import load_assembly
-from ccs_offline.emulator import ConnectionStore, Delays
 from ccs_offline.world import offline, seed_domains
 from cross_cluster_search import DomainInfo, OutboundConnection
 
@@ -37,9 +36,9 @@ def test_a_stack_in_each_partition_deploys_and_scopes_iam_to_its_partition(
     assert f"arn:{partition}:es:{region}:{ACCOUNT}:domain/logs-source" in rendered
     assert "arn:aws:" not in rendered
 
-    store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2))
+    store = new_store()
     seed_domains(store, template)
-    with offline(template, store, coverage_data_file=measured_into()) as world:
+    with offline(template, store, coverage_data_file=measured_into(), clock=world_time()) as world:
         [created] = world.cloudformation.deploy()
         assert created.ok, created.reason
         assert created.data["ConnectionStatus"] == "ACTIVE"

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_opensearchservice as opensearch
-from conftest import ACCOUNT, measured_into
+from conftest import ACCOUNT, measured_into, new_store, world_time
 
 from ccs_offline.assembly import load_assembly
-from ccs_offline.emulator import ConnectionStore, Delays
 from ccs_offline.world import offline, seed_domains
 from cross_cluster_search import OutboundConnection
 
@@ -43,10 +42,10 @@ def test_a_burstable_domain_synthesizes_with_a_warning_and_fails_validation_at_d
     )
     app.synth()
     [template] = load_assembly(tmp_path)
-    store = ConnectionStore(Delays(validating=0.2, provisioning=0.2, deleting=0.2))
+    store = new_store()
     seeded = seed_domains(store, template)
     assert any(line.startswith("logs (OpenSearch_2.19, FGAC on, node-to-node on, t3.small.search") for line in seeded)
-    with offline(template, store, coverage_data_file=measured_into()) as world:
+    with offline(template, store, coverage_data_file=measured_into(), clock=world_time()) as world:
         [created] = world.cloudformation.deploy()
         assert not created.ok
         assert "VALIDATION_FAILED" in created.reason and "t3.small.search" in created.reason, created.reason

@@ -156,6 +156,7 @@ def test_a_create_whose_answer_was_lost_succeeds_with_one_connection(
 
 
 # --- 4. Answers in time -------------------------------------------------------------------------------
+@pytest.mark.real_time  # botocore's read timeouts are real seconds
 def test_a_short_resource_answers_before_its_service_timeout_when_describes_are_slow(
     assembly: Assembly, world: World, cfn: LocalCloudFormation
 ) -> None:
@@ -194,6 +195,7 @@ def test_the_external_id_never_appears_in_a_reason(assembly: Assembly, cfn: Loca
 
 
 # --- 6. Time-outs that say what they were doing --------------------------------------------------------
+@pytest.mark.real_time  # botocore's read timeouts are real seconds
 def test_a_read_timeout_says_which_call_for_which_connection_and_what_to_do(
     assembly: Assembly, world: World, cfn: LocalCloudFormation
 ) -> None:
