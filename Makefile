@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup synth deploy-local test lint dist bench clean
+.PHONY: setup synth deploy-local test test-fast lint dist bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt pyproject.toml ccs_offline/lambda-runtime.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,11 +28,20 @@ synth: setup
 deploy-local: synth
 	$(PY) -m ccs_offline.deploy cdk.out
 
-# Quality gates, then every test (unit, integration through the bundled asset, fuzzing) with coverage.
+# Quality gates, then every test: unit, integration through the bundled asset and fuzzing in parallel
+# (pytest-xdist; the integration tests wait mostly on the offline world's clock), with coverage; then the
+# wheel in its own stage (it builds virtualenvs outside the checkout).
+PYTEST_WORKERS ?= 3
 test: setup lint
 	npx cdk synth --quiet
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error --regions us-east-1 eu-west-1 -- cdk.out/*.template.json
-	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not wheel" --durations=15 \
+		--cov --cov-report=term-missing:skip-covered --cov-fail-under=90
+	$(PY) -m pytest -n 2 -m wheel tests/wheel
+
+# The inner loop: unit and construct tests, a tenth of the property examples, in parallel, no coverage.
+test-fast: setup
+	CCS_TEST_PROFILE=dev $(PY) -m pytest -n 2 -q tests/unit
 
 # mypy reads the package as the wheel installs it (the handler in lambda/ is its subpackage `ccs_handler`, a
 # mapping mypy cannot follow in an editable install): errors name build/typecheck/cross_cluster_search/...,

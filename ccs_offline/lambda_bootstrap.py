@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 from types import FrameType
+from typing import SupportsIndex
 
 ENV_SCALE = "CCS_WORLD_TIME_SCALE"
 ENV_EPOCH = "CCS_WORLD_EPOCH"
@@ -33,7 +34,11 @@ def keep_world_time(scale: float, epoch: float) -> None:
     time.time = lambda: world_time(real_time(), epoch, scale)
     time.time_ns = lambda: int(world_time(real_time_ns() / 1e9, epoch, scale) * 1e9)
     time.monotonic = lambda: world_time(real_monotonic(), origin, scale)
-    time.sleep = lambda seconds: real_sleep(seconds / scale)
+
+    def sleep(seconds: float | SupportsIndex) -> None:
+        real_sleep(float(seconds) / scale)
+
+    time.sleep = sleep
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import pytest
 from handler_harness import Harness, harness, valid_properties
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 _MODEL = botocore.session.get_session().get_service_model("opensearch")
 
@@ -80,14 +81,14 @@ def _assert_failed_naming(h: Harness, event: dict[str, Any], field: str) -> None
     assert len(h.store.calls) == calls_before, "an AWS call was made for an invalid request"
 
 
+# 1500 bad field values in all, 500 per request type (one test each, so they run in parallel).
+@pytest.mark.parametrize("request_type", ["Create", "Update", "Delete"])
 @settings(
-    max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=examples(500),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    path=st.sampled_from(sorted(FIELDS)),
-    value=near_valid | garbage,
-    request_type=st.sampled_from(["Create", "Update", "Delete"]),
-)
+@given(path=st.sampled_from(sorted(FIELDS)), value=near_valid | garbage)
 def test_a_bad_field_fails_naming_it(h: Harness, path: tuple[str, ...], value: object, request_type: str) -> None:
     shape, max_length = FIELDS[path]
     assume(not _model_accepts(shape, value, max_length))
@@ -109,11 +110,14 @@ def test_a_bad_field_fails_naming_it(h: Harness, path: tuple[str, ...], value: o
     assert response["PhysicalResourceId"] == "cc-0000000000fuzzed"
 
 
+# 600 mutations in all, 120 of each kind (one test each, so they run in parallel).
+@pytest.mark.parametrize("mutation", ["drop", "extra", "replace_all", "request_type", "resource_type"])
 @settings(
-    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=examples(120),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    mutation=st.sampled_from(["drop", "extra", "replace_all", "request_type", "resource_type"]),
     key=st.sampled_from(["SourceDomainInfo", "DestinationDomainInfo", "ConnectionAlias"]),
     name=st.text(min_size=1, max_size=30),
     value=garbage,
@@ -146,7 +150,9 @@ def test_missing_extra_and_unknown_keys_fail_naming_them(
 
 
 @settings(
-    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=examples(3),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(alias=st.from_regex(r"[a-zA-Z][a-zA-Z0-9_-]{1,19}", fullmatch=True))
 def test_valid_inputs_still_succeed(h: Harness, alias: str) -> None:

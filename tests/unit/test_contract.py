@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from profiles import examples
 
 from ccs_offline.assembly import cfn_strings
 from cross_cluster_search import (
@@ -61,7 +62,7 @@ def _ref(info: DomainInfo) -> DomainRef:
     return DomainRef(info.owner_id, info.domain_name, info.region)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pair=domain_pairs(),
     alias=st.from_regex(r"[a-zA-Z][a-zA-Z0-9_\-]{1,19}", fullmatch=True),
@@ -112,7 +113,7 @@ def test_outbound_properties_parse_back_to_the_props(
     assert int(properties["ServiceTimeout"]) == contract.service_timeout_seconds(timeout)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pair=domain_pairs(),
     timeout=st.integers(contract.MIN_TIMEOUT_SECONDS, contract.MAX_TIMEOUT_SECONDS),
