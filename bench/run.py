@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))  # ccs_offline lives in the repository, not in the
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from ccs_offline.assembly import ProviderFunction, StackTemplate, load_assembly  # noqa: E402
-from ccs_offline.driver import LocalCloudFormation, Response  # noqa: E402
 from ccs_offline.emulator import ConnectionStore, Delays  # noqa: E402
+from ccs_offline.local_cloudformation import LocalCloudFormation, Response  # noqa: E402
 from ccs_offline.world import offline, seed_domains  # noqa: E402
 
 ACCOUNT = "111111111111"

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from ccs_offline.assembly import load_assembly
-from ccs_offline.driver import Response
 from ccs_offline.emulator import ConnectionStore, Delays
+from ccs_offline.local_cloudformation import Response
 from ccs_offline.world import offline, seed_domains
 
 

@@ -70,7 +70,7 @@ class Domain:
 
 
 @dataclass
-class Connection:
+class StoredConnection:
     """One connection, with the time at which its current transitional state ends."""
 
     connection_id: str
@@ -241,7 +241,7 @@ class ConnectionStore:
         self._first_call: dict[str, float] = {}  #: principal (access key) -> its first call, for IAM propagation
         self.clock = clock
         self.domains: dict[tuple[str, str, str], Domain] = {}
-        self.connections: dict[str, Connection] = {}
+        self.connections: dict[str, StoredConnection] = {}
         self.calls: list[Call] = []
         self.credentials: dict[str, str] = {}  #: access key -> account
         self.roles: dict[str, tuple[set[str], str | None]] = {}  #: role ARN -> (trusted accounts, external id)
@@ -291,7 +291,7 @@ class ConnectionStore:
             while conn.due is not None and conn.due <= now and conn.status not in self.faults.stuck_in:
                 self._finish(conn, conn.due)
 
-    def _finish(self, conn: Connection, at: float) -> None:
+    def _finish(self, conn: StoredConnection, at: float) -> None:
         if conn.status == "VALIDATING":
             failure = self.faults.validation_failure or self._validation_problem(conn)
             if failure:
@@ -311,7 +311,7 @@ class ConnectionStore:
         else:
             conn.due = None
 
-    def _validation_problem(self, conn: Connection) -> str | None:
+    def _validation_problem(self, conn: StoredConnection) -> str | None:
         source = self.domains.get((conn.source["OwnerId"], conn.source["Region"], conn.source["DomainName"]))
         dest = self.domains.get(
             (conn.destination["OwnerId"], conn.destination["Region"], conn.destination["DomainName"])
@@ -372,7 +372,7 @@ class ConnectionStore:
                 "LimitExceededException",
                 f"Domain {dest['DomainName']} already has {LIMIT_PER_DOMAIN} inbound connections",
             )
-        conn = Connection(
+        conn = StoredConnection(
             self._fresh_id(),
             source,
             dest,
@@ -389,7 +389,7 @@ class ConnectionStore:
         item = _render(service, conn, "outbound")
         return item
 
-    def _visible(self, direction: str, account: str, region: str) -> list[Connection]:
+    def _visible(self, direction: str, account: str, region: str) -> list[StoredConnection]:
         if direction == "outbound":
             return [
                 c for c in self.connections.values() if (c.source["OwnerId"], c.source["Region"]) == (account, region)
@@ -428,17 +428,17 @@ class ConnectionStore:
     def _describe_inbound_connections(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
         return self._describe(service, "inbound", params, account, region)
 
-    def _find(self, direction: str, params: dict[str, Any], account: str, region: str) -> Connection:
+    def _find(self, direction: str, params: dict[str, Any], account: str, region: str) -> StoredConnection:
         connection_id = params.get("CrossClusterSearchConnectionId") or params.get("ConnectionId")
         for conn in self._visible(direction, account, region):
             if conn.connection_id == connection_id:
                 return conn
         raise ApiError("ResourceNotFoundException", f"Connection {connection_id} not found")
 
-    def _single(self, service: str, conn: Connection, direction: str) -> Any:
+    def _single(self, service: str, conn: StoredConnection, direction: str) -> Any:
         return {("CrossClusterSearchConnection" if service == ES else "Connection"): _render(service, conn, direction)}
 
-    def _pending_inbound(self, params: dict[str, Any], account: str, region: str) -> Connection:
+    def _pending_inbound(self, params: dict[str, Any], account: str, region: str) -> StoredConnection:
         """The caller's inbound connection, which only a pending request may be accepted or rejected from."""
         conn = self._find("inbound", params, account, region)
         if conn.status != "PENDING_ACCEPTANCE":
@@ -501,7 +501,7 @@ class ConnectionStore:
         return True
 
     # --- inspection for tests ----------------------------------------------------------------
-    def live(self) -> list[Connection]:
+    def live(self) -> list[StoredConnection]:
         """Connections that are not DELETED (nor dead after a failed validation or a rejection)."""
         with self.lock:
             self._advance()
@@ -565,7 +565,7 @@ _ES_INBOUND = {"PROVISIONING": "APPROVED", "ACTIVE": "APPROVED"}
 _ES_OUTBOUND = {"REJECTING": "REJECTED", "APPROVED": "PROVISIONING"}
 
 
-def _render(service: str, conn: Connection, direction: str) -> dict[str, Any]:
+def _render(service: str, conn: StoredConnection, direction: str) -> dict[str, Any]:
     """A connection in the shape each API and direction uses."""
     if service == ES:
         table = _ES_INBOUND if direction == "inbound" else _ES_OUTBOUND
@@ -604,14 +604,14 @@ def _vpc_endpoint(domain: dict[str, str]) -> str:
     return f"vpc-{domain['DomainName']}-{digest}.{domain['Region']}.es.amazonaws.com"
 
 
-def _filter_table() -> dict[str, dict[str, dict[str, Callable[[Connection], str]]]]:
-    def by(side: str, key: str) -> Callable[[Connection], str]:
+def _filter_table() -> dict[str, dict[str, dict[str, Callable[[StoredConnection], str]]]]:
+    def by(side: str, key: str) -> Callable[[StoredConnection], str]:
         return lambda c: getattr(c, side)[key]
 
-    def connection_id(c: Connection) -> str:
+    def connection_id(c: StoredConnection) -> str:
         return c.connection_id
 
-    def table(id_name: str, source: str, dest: str) -> dict[str, dict[str, Callable[[Connection], str]]]:
+    def table(id_name: str, source: str, dest: str) -> dict[str, dict[str, Callable[[StoredConnection], str]]]:
         return {
             "outbound": {
                 id_name: connection_id,

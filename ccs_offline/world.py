@@ -11,9 +11,9 @@ from typing import Any
 from ccs_offline.assembly import StackTemplate
 from ccs_offline.clock import REAL_TIME, WorldClock
 from ccs_offline.cloudformation_api import CloudFormationApi, Stacks, cloudformation_api
-from ccs_offline.driver import LocalCloudFormation
 from ccs_offline.emulator import ConnectionStore, Emulator, running
 from ccs_offline.lambda_service import LambdaInvoker
+from ccs_offline.local_cloudformation import LocalCloudFormation
 from ccs_offline.response_url import response_endpoint
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from ccs_offline.assembly import StackTemplate, load_assembly
 from ccs_offline.clock import REAL_TIME, WorldClock
-from ccs_offline.driver import LocalCloudFormation
 from ccs_offline.emulator import ConnectionStore, Delays
+from ccs_offline.local_cloudformation import LocalCloudFormation
 from ccs_offline.world import World, offline, seed_domains
 from cross_cluster_search import ConnectionApi, DomainInfo, InboundConnectionAccepter, OutboundConnection
 

@@ -2,9 +2,9 @@
 replacements and rollbacks that leave no stack pointing at a deleted connection; no silent leak in cleanup.
 
 Each test runs the bundled asset under the runtime client against the emulator and the local CloudFormation
-(ccs_offline/driver.py, cloudformation_api.py), which model the regional query API, DescribeStackResources'
-first 100 resources, DELETE_FAILED resources, rollbacks after a replacement, Retain policies and the three
-cleanup attempts (sources in those modules).
+(ccs_offline/local_cloudformation.py, cloudformation_api.py), which model the regional query API,
+DescribeStackResources' first 100 resources, DELETE_FAILED resources, rollbacks after a replacement, Retain
+policies and the three cleanup attempts (sources in those modules).
 """
 
 from __future__ import annotations

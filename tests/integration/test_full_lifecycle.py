@@ -7,7 +7,7 @@ import time
 
 from conftest import ACCOUNT, OTHER_ACCOUNT, Assembly
 
-from ccs_offline.driver import LocalCloudFormation
+from ccs_offline.local_cloudformation import LocalCloudFormation
 from ccs_offline.world import World
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import ACCEPT_ROLE, ACCOUNT, OTHER_ACCOUNT, Assembly
 
-from ccs_offline.driver import LocalCloudFormation
+from ccs_offline.local_cloudformation import LocalCloudFormation
 from ccs_offline.world import World
 
 

@@ -65,8 +65,8 @@ def test_a_renamed_construct_keeps_its_live_connection(tmp_path: Path) -> None:
 @pytest.mark.parametrize("status", ["CREATE_COMPLETE", "UPDATE_COMPLETE"])
 def test_ownership_is_read_from_the_stack_resource_listing(status: str) -> None:
     """The stand-in lists custom resources with their physical ids and statuses, other resources as complete."""
-    from ccs_offline.driver import Deployed, LocalCloudFormation  # noqa: PLC0415
     from ccs_offline.lambda_service import LambdaInvoker  # noqa: PLC0415
+    from ccs_offline.local_cloudformation import Deployed, LocalCloudFormation  # noqa: PLC0415
 
     template = StackTemplate(
         "S", {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}}, Path("."), ACCOUNT, "us-east-1"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import Assembly
 
-from ccs_offline.driver import Deployed, LocalCloudFormation
+from ccs_offline.local_cloudformation import Deployed, LocalCloudFormation
 from ccs_offline.world import World
 
 REFERENCE = json.loads((Path(__file__).parents[1] / "reference" / "cloudformation_events.json").read_text())

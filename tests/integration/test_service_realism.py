@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_OWNER, SOURCE, Assembly
 
-from ccs_offline.driver import LocalCloudFormation
+from ccs_offline.local_cloudformation import LocalCloudFormation
 from ccs_offline.world import World
 from cross_cluster_search.ccs_handler.contract import service_timeout_seconds
 
