@@ -10,7 +10,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cross_cluster_search import prerequisites
 from cross_cluster_search.ccs_handler import contract
@@ -134,17 +134,21 @@ class _ConnectionResource(Construct):
         for domain in (self._source_construct, self._destination_construct):
             if domain is not None:
                 self.resource.node.add_dependency(domain)
+        self._kind = "outbound" if resource_type == OUTBOUND_RESOURCE_TYPE else "accepter"
         alias = properties.get(contract.ALIAS) if resource_type == OUTBOUND_RESOURCE_TYPE else None
-        prerequisites.register(
-            prerequisites.Connection(
-                construct=self,
-                kind="outbound" if resource_type == OUTBOUND_RESOURCE_TYPE else "accepter",
-                source=prerequisites.Side("source", self.source, self._source_construct, self),
-                destination=prerequisites.Side("destination", self.destination, self._destination_construct, self),
-                alias=alias if isinstance(alias, str) else None,
-            )
-        )
+        self._alias = alias if isinstance(alias, str) else None
+        prerequisites.add_checks(self, _declared)
         self._allow_search()
+
+    def _declared_connection(self) -> prerequisites.DeclaredConnection:
+        """This connection as the synth-time checks see it."""
+        return prerequisites.DeclaredConnection(
+            construct=self,
+            kind=self._kind,
+            source=prerequisites.Side("source", self.source, self._source_construct, self),
+            destination=prerequisites.Side("destination", self.destination, self._destination_construct, self),
+            alias=self._alias,
+        )
 
     def _allow_search(self) -> None:
         """Add `es:ESCrossClusterGet` for the source's account on the destination domain's ARN to the access
@@ -206,6 +210,11 @@ class _ConnectionResource(Construct):
     def connection_alias(self) -> str:
         """The connection's alias as the resource reports it (`Fn::GetAtt ConnectionAlias`)."""
         return self.resource.get_att_string(contract.ATTR_ALIAS)
+
+
+def _declared(construct: IConstruct) -> prerequisites.DeclaredConnection | None:
+    """A construct of the app as a connection, for the synth-time checks; None for any other construct."""
+    return construct._declared_connection() if isinstance(construct, _ConnectionResource) else None
 
 
 class OutboundConnection(_ConnectionResource):
