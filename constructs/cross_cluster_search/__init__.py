@@ -8,7 +8,10 @@ from cross_cluster_search.connection import (
     OUTBOUND_RESOURCE_TYPE,
     ConnectionApi,
     ConnectionMode,
+    IInboundConnectionAccepter,
     InboundConnectionAccepter,
+    IOutboundConnection,
+    MetricProps,
     OutboundConnection,
 )
 from cross_cluster_search.domain_info import DomainInfo
@@ -21,7 +24,10 @@ __all__ = [
     "ConnectionMode",
     "ConnectionProvider",
     "DomainInfo",
+    "IInboundConnectionAccepter",
+    "IOutboundConnection",
     "InboundConnectionAccepter",
+    "MetricProps",
     "OutboundConnection",
     "ProviderOptions",
     "__version__",
@@ -30,7 +36,7 @@ __all__ = [
 
 
 def _show_own_signature(construct: type[object]) -> None:
-    """help() and inspect.signature() of a construct class show its own parameters (``id_``, the real
+    """help() and inspect.signature() of a construct class show its own parameters (``id``, the real
     defaults), not the ``(*args, **kwargs)`` of jsii's metaclass."""
     init = vars(construct)["__init__"]
     try:

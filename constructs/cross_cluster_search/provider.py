@@ -99,8 +99,8 @@ class ConnectionProvider(Construct):
     underlying CDK constructs.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, options: ProviderOptions | None = None) -> None:
-        super().__init__(scope, id_)
+    def __init__(self, scope: Construct, id: str, *, options: ProviderOptions | None = None) -> None:
+        super().__init__(scope, id)
         self.options = options or ProviderOptions()
         self._longest = _LongestTimeout()
         self.log_group = logs.LogGroup(self, "Logs", retention=self.options.log_retention)
@@ -179,7 +179,7 @@ class ConnectionProvider(Construct):
         return cast(ConnectionProvider, existing) if existing else ConnectionProvider(stack, _PROVIDER_ID)
 
     def register(
-        self, owner: Construct, resource: Construct, timeout_seconds: int, statements: list[iam.PolicyStatement]
+        self, owner: Construct, resource: CfnResource, timeout_seconds: int, statements: list[iam.PolicyStatement]
     ) -> iam.Policy:
         """Size the Lambda timeout for the resource and give it its own policy (under `owner`),
         which CloudFormation keeps until the resource's own Delete has run."""
@@ -193,7 +193,7 @@ class ConnectionProvider(Construct):
             "deleting or accepting cross-cluster connections; create is scoped to the source domain",
         )
         resource.node.add_dependency(policy)
-        drop_depends_on_already_referenced(cast(CfnResource, resource.node.default_child))
+        drop_depends_on_already_referenced(resource)
         return policy
 
     @property
