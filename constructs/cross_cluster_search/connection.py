@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from typing import Protocol, TypedDict, Unpack, cast
 
-from aws_cdk import Duration, IResource, RemovalPolicy, Resource, Token
+from aws_cdk import Duration, IResource, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_iam as iam
@@ -15,7 +15,15 @@ from constructs import Construct, IConstruct, Node
 
 from cross_cluster_search import prerequisites
 from cross_cluster_search.ccs_handler import contract
-from cross_cluster_search.ccs_handler.properties import check_alias, check_connection_id, check_timeout_seconds
+from cross_cluster_search.ccs_handler.properties import (
+    InvalidInput,
+    check_alias,
+    check_connection_id,
+    check_external_id,
+    check_role_arn,
+    check_timeout_seconds,
+    partition_of,
+)
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
 from cross_cluster_search.provider import ConnectionProvider
 from cross_cluster_search.removal import ConnectionCfnResource, RemovalPolicyCheck, retain_flag
@@ -82,6 +90,49 @@ def _same_owner(source: DomainInfo, destination: DomainInfo) -> bool | None:
     if Token.is_unresolved(source.owner_id) or Token.is_unresolved(destination.owner_id):
         return None
     return False
+
+
+def _check_external_id(value: str) -> None:
+    """The handler's rule for external ids, worded for the prop, never showing the secret."""
+    try:
+        check_external_id("accept_role_external_id", value)
+    except InvalidInput as error:
+        raise ValueError(
+            f"accept_role_external_id {error.rule} (got a value of {len(value)} characters, hidden)"
+        ) from None
+
+
+def _check_same_partition(source: DomainInfo, destination: DomainInfo) -> None:
+    """The handler's rule: both domains in one partition (checked when both regions are concrete)."""
+    if Token.is_unresolved(source.region) or Token.is_unresolved(destination.region):
+        return
+    ours, theirs = partition_of(source.region), partition_of(destination.region)
+    if ours != theirs:
+        raise ValueError(
+            f"destination.region must be in the source's partition ({ours}) (got {destination.region!r}, in "
+            f"{theirs}): connections do not cross partitions; choose a destination in {ours}"
+        )
+
+
+def _check_nameable(connection: Construct, domain: Construct | None, field: str) -> None:
+    """A domain construct of another environment (account or region) can only be named by its physical name:
+    without one, aws-cdk-lib would fail later with CannotUseCrossEnvironment, naming neither side."""
+    if domain is None:
+        return
+    here, there = Stack.of(connection), Stack.of(domain)
+    if here is there:
+        return
+    differs = [
+        f"{what} {theirs} (this connection's stack {here.node.path}: {ours})"
+        for what, ours, theirs in (("account", here.account, there.account), ("region", here.region, there.region))
+        if not Token.is_unresolved(ours) and not Token.is_unresolved(theirs) and ours != theirs
+    ]
+    name = getattr(domain.node.default_child, "domain_name", None)
+    if differs and (name is None or Token.is_unresolved(name)):
+        raise ValueError(
+            f"{field}: domain {domain.node.path} is in another environment ({'; '.join(differs)}) and has no "
+            "physical name, so this stack cannot name it; set domain_name='...' on the domain"
+        )
 
 
 class MetricProps(TypedDict, total=False):
@@ -350,6 +401,9 @@ class _ConnectionResource:
         self._destination_info, self._destination_construct = resolve_domain(destination, "destination")
         self._source.validate("source")
         self._destination_info.validate("destination")
+        _check_same_partition(self._source, self._destination_info)
+        _check_nameable(cast(Construct, self), self._source_construct, "source")
+        _check_nameable(cast(Construct, self), self._destination_construct, "destination")
         timeout = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS) if timeout is None else timeout
         _require_type("timeout", timeout, Duration, "a Duration")
         _require_type("removal_policy", removal_policy, RemovalPolicy, "a RemovalPolicy")
@@ -451,7 +505,9 @@ class _ConnectionResource:
 
 def _declared(construct: IConstruct) -> prerequisites.DeclaredConnection | None:
     """A construct of the app as a connection, for the synth-time checks; None for any other construct."""
-    return construct._declared_connection() if isinstance(construct, _ConnectionResource) else None
+    if isinstance(construct, _ConnectionResource) and hasattr(construct, "_kind"):  # not one that raised
+        return construct._declared_connection()
+    return None
 
 
 class OutboundConnection(_ConnectionResource, _OutboundConnectionBase):
@@ -541,12 +597,33 @@ class OutboundConnection(_ConnectionResource, _OutboundConnectionBase):
             raise ValueError("replace_by_deleting_first cannot be used with a RETAIN removal_policy")
         if not Token.is_unresolved(connection_alias):
             check_alias("connection_alias", connection_alias, api.value)
-        if api is ConnectionApi.ELASTICSEARCH and (connection_mode is not None or skip_unavailable is not None):
-            raise ValueError("connection_mode and skip_unavailable need api=ConnectionApi.OPENSEARCH")
+        if api is ConnectionApi.ELASTICSEARCH:
+            for prop, value in (("connection_mode", connection_mode), ("skip_unavailable", skip_unavailable)):
+                if value is not None:
+                    raise ValueError(
+                        f"{prop} needs api=ConnectionApi.OPENSEARCH (got {prop}={value!r} with "
+                        "ConnectionApi.ELASTICSEARCH): the Elasticsearch API has no such setting"
+                    )
         if accept_role_external_id is not None and accept_role_arn is None:
             raise ValueError("accept_role_external_id needs accept_role_arn")
         if accept_connection is False and accept_role_arn is not None:
             raise ValueError("accept_role_arn is only used to accept: remove it or set accept_connection")
+        if accept_role_arn is not None and not Token.is_unresolved(accept_role_arn):
+            check_role_arn("accept_role_arn", accept_role_arn)
+        if accept_role_external_id is not None and not Token.is_unresolved(accept_role_external_id):
+            _check_external_id(accept_role_external_id)
+        owner = self._destination_info.owner_id
+        if (
+            accept_connection is True
+            and accept_role_arn is None
+            and _same_owner(self._source, self._destination_info) is False
+        ):
+            raise ValueError(
+                f"accept_connection=True: only the destination's owner (account {owner}) can accept a connection, "
+                f"and this connection's source belongs to account {self._source.owner_id}; set accept_role_arn to a "
+                f"role in account {owner} the provider may assume, or accept it in that account's stack with "
+                "InboundConnectionAccepter (and accept_connection=False here)"
+            )
 
         accept = accept_connection if accept_connection is not None else _same_owner(self._source, self._destination)
         if accept_connection is None and accept_role_arn is not None:
@@ -678,6 +755,15 @@ class InboundConnectionAccepter(_ConnectionResource, _InboundConnectionAccepterB
         )
         self._destination = self._destination_info
         _check_adopt_id(adopt_connection_id)
+        stack = Stack.of(self)
+        owner = self._destination_info.owner_id
+        if not Token.is_unresolved(stack.account) and not Token.is_unresolved(owner) and owner != stack.account:
+            raise ValueError(
+                f"destination.owner_id: an InboundConnectionAccepter accepts with its own stack's account, and "
+                f"stack {stack.node.path} deploys to account {stack.account} while the destination domain "
+                f"{self._destination_info.domain_name} belongs to account {owner}; put the accepter in a stack of "
+                f"account {owner} (env=Environment(account='{owner}', ...))"
+            )
         if connection_alias is not None and not Token.is_unresolved(connection_alias):
             check_alias("connection_alias", connection_alias, api.value)
         if connection_id is not None and not Token.is_unresolved(connection_id):

@@ -76,7 +76,14 @@ def test_accept_defaults_follow_the_owner_accounts() -> None:
         source=DomainInfo(owner_id=cdk.Aws.ACCOUNT_ID, domain_name="a-src", region="us-east-1"),
         destination=DomainInfo(owner_id="333333333333", domain_name="a-dst", region="us-east-1"),
     )
-    connect(stack, "Forced", destination=OTHER_ACCOUNT, connection_alias="forced", accept_connection=True)
+    connect(
+        stack,
+        "Forced",
+        destination=OTHER_ACCOUNT,
+        connection_alias="forced",
+        accept_connection=True,
+        accept_role_arn="arn:aws:iam::222222222222:role/accept",  # only the destination's owner accepts
+    )
     template = Template.from_stack(stack)
     values = sorted(
         r["Properties"]["AcceptConnection"]
