@@ -15,6 +15,7 @@ from cross_cluster_search.connection import (
     OutboundConnection,
 )
 from cross_cluster_search.domain_info import DomainInfo
+from cross_cluster_search.errors import InvalidInput, InvalidProp
 from cross_cluster_search.provider import ConnectionProvider, ProviderOptions, configure_provider
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "IInboundConnectionAccepter",
     "IOutboundConnection",
     "InboundConnectionAccepter",
+    "InvalidInput",
+    "InvalidProp",
     "MetricProps",
     "OutboundConnection",
     "ProviderOptions",

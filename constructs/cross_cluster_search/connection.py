@@ -23,8 +23,10 @@ from cross_cluster_search.ccs_handler.properties import (
     check_role_arn,
     check_timeout_seconds,
     partition_of,
+    show,
 )
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
+from cross_cluster_search.errors import InvalidProp
 from cross_cluster_search.provider import ConnectionProvider
 from cross_cluster_search.removal import ConnectionCfnResource, RemovalPolicyCheck, retain_flag
 
@@ -71,7 +73,7 @@ def _require_type(field: str, value: object, types: type | tuple[type, ...], exp
     """A TypeError naming the prop and the type it takes (bool is no int here, nor an int a bool)."""
     allowed = types if isinstance(types, tuple) else (types,)
     if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
-        raise TypeError(f"{field} must be {expected} (got {type(value).__name__})")
+        raise TypeError(f"{field} must be {expected} (got {show(value)})")
 
 
 #: Removal policies that synthesize UpdateReplacePolicy: Retain (no cleanup Delete after a replacement).
@@ -92,12 +94,34 @@ def _same_owner(source: DomainInfo, destination: DomainInfo) -> bool | None:
     return False
 
 
+def _check_alias(field: str, value: str, api: ConnectionApi) -> None:
+    """The handler's alias rule, with the alias's length and, where it helps, the API that allows longer ones."""
+    try:
+        check_alias(field, value, api.value)
+    except InvalidInput as error:
+        longer = api is ConnectionApi.ELASTICSEARCH and 20 < len(value) <= 100
+        hint = "; api=ConnectionApi.OPENSEARCH allows up to 100 characters" if longer else ""
+        raise InvalidProp(f"{field} {error.rule} (got {show(value)}, {len(value)} characters){hint}") from None
+
+
+def _timeout_seconds(timeout: Duration) -> int:
+    """Whole seconds within the time budget's bounds; an error shows the timeout in the unit it was given."""
+    low, high = contract.MIN_TIMEOUT_SECONDS, contract.MAX_TIMEOUT_SECONDS
+    seconds = timeout.to_seconds(integral=False)
+    if seconds != int(seconds) or not low <= seconds <= high:
+        raise InvalidProp(
+            f"timeout must be a whole number of seconds from {low} seconds to {high // 60} minutes "
+            f"(got {timeout.to_human_string()}); for example Duration.minutes(10)"
+        )
+    return check_timeout_seconds("timeout", str(int(seconds)))
+
+
 def _check_external_id(value: str) -> None:
     """The handler's rule for external ids, worded for the prop, never showing the secret."""
     try:
         check_external_id("accept_role_external_id", value)
     except InvalidInput as error:
-        raise ValueError(
+        raise InvalidProp(
             f"accept_role_external_id {error.rule} (got a value of {len(value)} characters, hidden)"
         ) from None
 
@@ -108,7 +132,7 @@ def _check_same_partition(source: DomainInfo, destination: DomainInfo) -> None:
         return
     ours, theirs = partition_of(source.region), partition_of(destination.region)
     if ours != theirs:
-        raise ValueError(
+        raise InvalidProp(
             f"destination.region must be in the source's partition ({ours}) (got {destination.region!r}, in "
             f"{theirs}): connections do not cross partitions; choose a destination in {ours}"
         )
@@ -129,7 +153,7 @@ def _check_nameable(connection: Construct, domain: Construct | None, field: str)
     ]
     name = getattr(domain.node.default_child, "domain_name", None)
     if differs and (name is None or Token.is_unresolved(name)):
-        raise ValueError(
+        raise InvalidProp(
             f"{field}: domain {domain.node.path} is in another environment ({'; '.join(differs)}) and has no "
             "physical name, so this stack cannot name it; set domain_name='...' on the domain"
         )
@@ -263,7 +287,7 @@ class _OutboundConnectionBase(Resource):
         """
         if metric_name == METRIC_INBOUND_REQUESTS:
             if self._destination is None:
-                raise ValueError(
+                raise InvalidProp(
                     f"{metric_name} is the destination domain's metric and {self.node.path} has no destination: "
                     "pass destination= to OutboundConnection.from_connection_attributes"
                 )
@@ -405,17 +429,17 @@ class _ConnectionResource:
         _check_nameable(cast(Construct, self), self._source_construct, "source")
         _check_nameable(cast(Construct, self), self._destination_construct, "destination")
         timeout = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS) if timeout is None else timeout
-        _require_type("timeout", timeout, Duration, "a Duration")
-        _require_type("removal_policy", removal_policy, RemovalPolicy, "a RemovalPolicy")
+        _require_type("timeout", timeout, Duration, "a Duration such as Duration.minutes(10)")
+        _require_type("removal_policy", removal_policy, RemovalPolicy, "a RemovalPolicy such as RemovalPolicy.RETAIN")
         if removal_policy is RemovalPolicy.SNAPSHOT:
-            raise ValueError(
+            raise InvalidProp(
                 "removal_policy: CloudFormation refuses Snapshot on custom resources (got RemovalPolicy.SNAPSHOT); "
                 "use RemovalPolicy.DESTROY or RemovalPolicy.RETAIN"
             )
-        _require_type("api", api, ConnectionApi, "a ConnectionApi")
-        _require_type("destination_access_policy", destination_access_policy, bool, "a bool")
+        _require_type("api", api, ConnectionApi, "a ConnectionApi such as ConnectionApi.OPENSEARCH")
+        _require_type("destination_access_policy", destination_access_policy, bool, "a bool (True or False)")
         self._destination_access_policy = destination_access_policy
-        self._timeout_seconds = check_timeout_seconds("timeout", str(timeout.to_seconds()))
+        self._timeout_seconds = _timeout_seconds(timeout)
 
     def _create_resource(
         self,
@@ -574,14 +598,19 @@ class OutboundConnection(_ConnectionResource, _OutboundConnectionBase):
         replace_by_deleting_first: bool = False,
         destination_access_policy: bool = True,
     ) -> None:
-        _require_type("connection_alias", connection_alias, str, "a str")
-        _require_type("accept_connection", accept_connection, (bool, type(None)), "a bool or None")
-        _require_type("connection_mode", connection_mode, (ConnectionMode, type(None)), "a ConnectionMode or None")
-        _require_type("skip_unavailable", skip_unavailable, (bool, type(None)), "a bool or None")
+        _require_type("connection_alias", connection_alias, str, "a str such as 'archive'")
+        _require_type("accept_connection", accept_connection, (bool, type(None)), "a bool or None (True, False, None)")
+        _require_type(
+            "connection_mode",
+            connection_mode,
+            (ConnectionMode, type(None)),
+            "a ConnectionMode or None, such as ConnectionMode.DIRECT",
+        )
+        _require_type("skip_unavailable", skip_unavailable, (bool, type(None)), "a bool or None (True, False, None)")
         _require_type("accept_role_arn", accept_role_arn, (str, type(None)), "a str or None")
         _require_type("accept_role_external_id", accept_role_external_id, (str, type(None)), "a str or None")
         _require_type("adopt_connection_id", adopt_connection_id, (str, type(None)), "a str or None")
-        _require_type("replace_by_deleting_first", replace_by_deleting_first, bool, "a bool")
+        _require_type("replace_by_deleting_first", replace_by_deleting_first, bool, "a bool (True or False)")
         super().__init__(scope, id)
         self._setup(
             source=source,
@@ -594,20 +623,20 @@ class OutboundConnection(_ConnectionResource, _OutboundConnectionBase):
         self._destination = self._destination_info
         _check_adopt_id(adopt_connection_id)
         if replace_by_deleting_first and removal_policy in _RETAINING:
-            raise ValueError("replace_by_deleting_first cannot be used with a RETAIN removal_policy")
+            raise InvalidProp("replace_by_deleting_first cannot be used with a RETAIN removal_policy")
         if not Token.is_unresolved(connection_alias):
-            check_alias("connection_alias", connection_alias, api.value)
+            _check_alias("connection_alias", connection_alias, api)
         if api is ConnectionApi.ELASTICSEARCH:
             for prop, value in (("connection_mode", connection_mode), ("skip_unavailable", skip_unavailable)):
                 if value is not None:
-                    raise ValueError(
+                    raise InvalidProp(
                         f"{prop} needs api=ConnectionApi.OPENSEARCH (got {prop}={value!r} with "
                         "ConnectionApi.ELASTICSEARCH): the Elasticsearch API has no such setting"
                     )
         if accept_role_external_id is not None and accept_role_arn is None:
-            raise ValueError("accept_role_external_id needs accept_role_arn")
+            raise InvalidProp("accept_role_external_id needs accept_role_arn")
         if accept_connection is False and accept_role_arn is not None:
-            raise ValueError("accept_role_arn is only used to accept: remove it or set accept_connection")
+            raise InvalidProp("accept_role_arn is only used to accept: remove it or set accept_connection")
         if accept_role_arn is not None and not Token.is_unresolved(accept_role_arn):
             check_role_arn("accept_role_arn", accept_role_arn)
         if accept_role_external_id is not None and not Token.is_unresolved(accept_role_external_id):
@@ -618,7 +647,7 @@ class OutboundConnection(_ConnectionResource, _OutboundConnectionBase):
             and accept_role_arn is None
             and _same_owner(self._source, self._destination_info) is False
         ):
-            raise ValueError(
+            raise InvalidProp(
                 f"accept_connection=True: only the destination's owner (account {owner}) can accept a connection, "
                 f"and this connection's source belongs to account {self._source.owner_id}; set accept_role_arn to a "
                 f"role in account {owner} the provider may assume, or accept it in that account's stack with "
@@ -758,14 +787,14 @@ class InboundConnectionAccepter(_ConnectionResource, _InboundConnectionAccepterB
         stack = Stack.of(self)
         owner = self._destination_info.owner_id
         if not Token.is_unresolved(stack.account) and not Token.is_unresolved(owner) and owner != stack.account:
-            raise ValueError(
+            raise InvalidProp(
                 f"destination.owner_id: an InboundConnectionAccepter accepts with its own stack's account, and "
                 f"stack {stack.node.path} deploys to account {stack.account} while the destination domain "
                 f"{self._destination_info.domain_name} belongs to account {owner}; put the accepter in a stack of "
                 f"account {owner} (env=Environment(account='{owner}', ...))"
             )
         if connection_alias is not None and not Token.is_unresolved(connection_alias):
-            check_alias("connection_alias", connection_alias, api.value)
+            _check_alias("connection_alias", connection_alias, api)
         if connection_id is not None and not Token.is_unresolved(connection_id):
             check_connection_id("connection_id", connection_id)
         properties = contract.accepter_properties(
