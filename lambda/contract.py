@@ -125,7 +125,8 @@ assert service_timeout_seconds(MAX_TIMEOUT_SECONDS) > lambda_timeout_seconds(MAX
 
 # --- building properties (the construct) --------------------------------------------------------
 def domain_properties(owner_id: str, domain_name: str, region: str) -> dict[str, str]:
-    """A DomainInformation property."""
+    """A domain as the API's DomainInformation structure: the one encoding of a domain, for the custom resource's
+    properties (the construct's DomainInfo) and the API requests (the handler's DomainRef)."""
     return {OWNER_ID: owner_id, DOMAIN_NAME: domain_name, REGION: region}
 
 

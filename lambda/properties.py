@@ -45,6 +45,7 @@ from .contract import (
     SKIP_UNAVAILABLE,
     SOURCE,
     TIMEOUT,
+    domain_properties,
 )
 
 ACCEPT_MODES = tuple(ACCEPT_ENCODING.values())
@@ -208,8 +209,8 @@ class DomainRef:
     region: str
 
     def as_api(self) -> dict[str, str]:
-        """The API's DomainInformation structure."""
-        return {OWNER_ID: self.owner_id, DOMAIN_NAME: self.domain_name, REGION: self.region}
+        """The API's DomainInformation structure (the contract's one codec, as the construct writes it)."""
+        return domain_properties(self.owner_id, self.domain_name, self.region)
 
 
 @dataclass(frozen=True)

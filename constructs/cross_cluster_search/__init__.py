@@ -8,10 +8,14 @@ from cross_cluster_search.connection import (
     OUTBOUND_RESOURCE_TYPE,
     ConnectionApi,
     ConnectionMode,
+    IInboundConnectionAccepter,
     InboundConnectionAccepter,
+    IOutboundConnection,
+    MetricProps,
     OutboundConnection,
 )
 from cross_cluster_search.domain_info import DomainInfo
+from cross_cluster_search.errors import InvalidInput, InvalidProp
 from cross_cluster_search.provider import ConnectionProvider, ProviderOptions, configure_provider
 
 __all__ = [
@@ -21,7 +25,12 @@ __all__ = [
     "ConnectionMode",
     "ConnectionProvider",
     "DomainInfo",
+    "IInboundConnectionAccepter",
+    "IOutboundConnection",
     "InboundConnectionAccepter",
+    "InvalidInput",
+    "InvalidProp",
+    "MetricProps",
     "OutboundConnection",
     "ProviderOptions",
     "__version__",
@@ -30,7 +39,7 @@ __all__ = [
 
 
 def _show_own_signature(construct: type[object]) -> None:
-    """help() and inspect.signature() of a construct class show its own parameters (``id_``, the real
+    """help() and inspect.signature() of a construct class show its own parameters (``id``, the real
     defaults), not the ``(*args, **kwargs)`` of jsii's metaclass."""
     init = vars(construct)["__init__"]
     try:

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import Protocol, TypedDict, Unpack, cast
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
+from aws_cdk import Duration, IResource, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
-from constructs import Construct
+from constructs import Construct, IConstruct, Node
 
 from cross_cluster_search import prerequisites
 from cross_cluster_search.ccs_handler import contract
-from cross_cluster_search.ccs_handler.properties import check_alias, check_connection_id, check_timeout_seconds
+from cross_cluster_search.ccs_handler.properties import (
+    InvalidInput,
+    check_alias,
+    check_connection_id,
+    check_external_id,
+    check_role_arn,
+    check_timeout_seconds,
+    partition_of,
+    show,
+)
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
+from cross_cluster_search.errors import InvalidProp
 from cross_cluster_search.provider import ConnectionProvider
+from cross_cluster_search.removal import ConnectionCfnResource, RemovalPolicyCheck, retain_flag
 
 OUTBOUND_RESOURCE_TYPE = contract.OUTBOUND_TYPE
 ACCEPTER_RESOURCE_TYPE = contract.ACCEPTER_TYPE
@@ -61,7 +73,7 @@ def _require_type(field: str, value: object, types: type | tuple[type, ...], exp
     """A TypeError naming the prop and the type it takes (bool is no int here, nor an int a bool)."""
     allowed = types if isinstance(types, tuple) else (types,)
     if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
-        raise TypeError(f"{field} must be {expected} (got {type(value).__name__})")
+        raise TypeError(f"{field} must be {expected} (got {show(value)})")
 
 
 #: Removal policies that synthesize UpdateReplacePolicy: Retain (no cleanup Delete after a replacement).
@@ -82,14 +94,325 @@ def _same_owner(source: DomainInfo, destination: DomainInfo) -> bool | None:
     return False
 
 
-class _ConnectionResource(Construct):
-    """What both constructs share: the domains, the custom resource on the stack's provider, its own IAM
-    policy, the dependencies on domain constructs, and the attributes."""
+def _check_alias(field: str, value: str, api: ConnectionApi) -> None:
+    """The handler's alias rule, with the alias's length and, where it helps, the API that allows longer ones."""
+    try:
+        check_alias(field, value, api.value)
+    except InvalidInput as error:
+        longer = api is ConnectionApi.ELASTICSEARCH and 20 < len(value) <= 100
+        hint = "; api=ConnectionApi.OPENSEARCH allows up to 100 characters" if longer else ""
+        raise InvalidProp(f"{field} {error.rule} (got {show(value)}, {len(value)} characters){hint}") from None
 
+
+def _timeout_seconds(timeout: Duration) -> int:
+    """Whole seconds within the time budget's bounds; an error shows the timeout in the unit it was given."""
+    low, high = contract.MIN_TIMEOUT_SECONDS, contract.MAX_TIMEOUT_SECONDS
+    seconds = timeout.to_seconds(integral=False)
+    if seconds != int(seconds) or not low <= seconds <= high:
+        raise InvalidProp(
+            f"timeout must be a whole number of seconds from {low} seconds to {high // 60} minutes "
+            f"(got {timeout.to_human_string()}); for example Duration.minutes(10)"
+        )
+    return check_timeout_seconds("timeout", str(int(seconds)))
+
+
+def _check_external_id(value: str) -> None:
+    """The handler's rule for external ids, worded for the prop, never showing the secret."""
+    try:
+        check_external_id("accept_role_external_id", value)
+    except InvalidInput as error:
+        raise InvalidProp(
+            f"accept_role_external_id {error.rule} (got a value of {len(value)} characters, hidden)"
+        ) from None
+
+
+def _check_same_partition(source: DomainInfo, destination: DomainInfo) -> None:
+    """The handler's rule: both domains in one partition (checked when both regions are concrete)."""
+    if Token.is_unresolved(source.region) or Token.is_unresolved(destination.region):
+        return
+    ours, theirs = partition_of(source.region), partition_of(destination.region)
+    if ours != theirs:
+        raise InvalidProp(
+            f"destination.region must be in the source's partition ({ours}) (got {destination.region!r}, in "
+            f"{theirs}): connections do not cross partitions; choose a destination in {ours}"
+        )
+
+
+def _check_nameable(connection: Construct, domain: Construct | None, field: str) -> None:
+    """A domain construct of another environment (account or region) can only be named by its physical name:
+    without one, aws-cdk-lib would fail later with CannotUseCrossEnvironment, naming neither side."""
+    if domain is None:
+        return
+    here, there = Stack.of(connection), Stack.of(domain)
+    if here is there:
+        return
+    differs = [
+        f"{what} {theirs} (this connection's stack {here.node.path}: {ours})"
+        for what, ours, theirs in (("account", here.account, there.account), ("region", here.region, there.region))
+        if not Token.is_unresolved(ours) and not Token.is_unresolved(theirs) and ours != theirs
+    ]
+    name = getattr(domain.node.default_child, "domain_name", None)
+    if differs and (name is None or Token.is_unresolved(name)):
+        raise InvalidProp(
+            f"{field}: domain {domain.node.path} is in another environment ({'; '.join(differs)}) and has no "
+            "physical name, so this stack cannot name it; set domain_name='...' on the domain"
+        )
+
+
+class MetricProps(TypedDict, total=False):
+    """Options of a connection metric (those of ``aws_cloudwatch.MetricOptions`` that apply)."""
+
+    account: str  #: the account the metric lives in. :default: - the domain's account, when concrete
+    color: str
+    dimensions_map: Mapping[str, str]  #: extra dimensions, added to ClientId, DomainName and ConnectionId
+    label: str
+    period: Duration  #: :default: - 5 minutes
+    region: str  #: the region the metric lives in. :default: - the domain's region, when concrete
+    statistic: str  #: :default: - the named metric's (``Minimum`` or ``Sum``), ``Average`` for ``metric()``
+    unit: cloudwatch.Unit
+
+
+class IOutboundConnection(IResource, Protocol):
+    """An outbound cross-cluster search connection: one this app creates (``OutboundConnection``) or one made
+    elsewhere (``OutboundConnection.from_connection_attributes``)."""
+
+    @property
+    def connection_id(self) -> str:
+        """The connection id."""
+        ...
+
+    @property
+    def source(self) -> DomainInfo:
+        """The domain that searches (owner of the outbound connection)."""
+        ...
+
+    @property
+    def destination(self) -> DomainInfo | None:
+        """The domain searched, when known."""
+        ...
+
+    def metric(self, metric_name: str, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """A metric of this connection in ``AWS/ES``."""
+        ...
+
+    def metric_connected_nodes(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """``CrossClusterOutboundConnections`` of the source domain for this connection."""
+        ...
+
+    def metric_outbound_requests(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """``CrossClusterOutboundRequests`` of the source domain for this connection."""
+        ...
+
+    def metric_inbound_requests(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """``CrossClusterInboundRequests`` of the destination domain for this connection."""
+        ...
+
+
+class IInboundConnectionAccepter(IResource, Protocol):
+    """An accepted inbound connection: one this app accepts (``InboundConnectionAccepter``) or one accepted
+    elsewhere (``InboundConnectionAccepter.from_connection_attributes``)."""
+
+    @property
+    def connection_id(self) -> str:
+        """The connection id."""
+        ...
+
+    @property
+    def source(self) -> DomainInfo:
+        """The requesting domain."""
+        ...
+
+    @property
+    def destination(self) -> DomainInfo:
+        """This account's domain."""
+        ...
+
+    def metric(self, metric_name: str, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """A metric of the destination domain for this connection in ``AWS/ES``."""
+        ...
+
+    def metric_inbound_requests(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """``CrossClusterInboundRequests`` of the destination domain for this connection."""
+        ...
+
+
+def _domain_metric(metric_name: str, domain: DomainInfo, connection_id: str, props: MetricProps) -> cloudwatch.Metric:
+    """A metric `domain` publishes for the connection, in the domain's account and region where they are known."""
+    dimensions = {"ClientId": domain.owner_id, "DomainName": domain.domain_name, "ConnectionId": connection_id}
+    concrete_account = None if Token.is_unresolved(domain.owner_id) else domain.owner_id
+    concrete_region = None if Token.is_unresolved(domain.region) else domain.region
+    return cloudwatch.Metric(
+        namespace=METRIC_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={**dimensions, **props.get("dimensions_map", {})},
+        account=props.get("account") or concrete_account,
+        region=props.get("region") or concrete_region,
+        color=props.get("color"),
+        label=props.get("label"),
+        period=props.get("period"),
+        statistic=props.get("statistic"),
+        unit=props.get("unit"),
+    )
+
+
+def _with_statistic(props: MetricProps, statistic: str) -> MetricProps:
+    return {"statistic": statistic, **props}
+
+
+class _OutboundConnectionBase(Resource):
+    """What every IOutboundConnection offers: its metrics, from its id and domains."""
+
+    _source: DomainInfo
+    _destination: DomainInfo | None
+
+    @property
+    def connection_id(self) -> str:  # pragma: no cover - each subclass has its own
+        raise NotImplementedError
+
+    @property
+    def source(self) -> DomainInfo:
+        """The domain that searches (owner of the outbound connection)."""
+        return self._source
+
+    @property
+    def destination(self) -> DomainInfo | None:
+        """The domain searched (None for an imported connection given no destination)."""
+        return self._destination
+
+    def metric(self, metric_name: str, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """A metric of this connection in ``AWS/ES``, with the dimensions ``ClientId`` (the account),
+        ``DomainName`` and ``ConnectionId`` of the domain that publishes it: the destination for
+        ``CrossClusterInboundRequests``, the source for every other metric; in that domain's account and region.
+        :default: - ``Average`` over 5 minutes
+        """
+        if metric_name == METRIC_INBOUND_REQUESTS:
+            if self._destination is None:
+                raise InvalidProp(
+                    f"{metric_name} is the destination domain's metric and {self.node.path} has no destination: "
+                    "pass destination= to OutboundConnection.from_connection_attributes"
+                )
+            return _domain_metric(metric_name, self._destination, self.connection_id, props)
+        return _domain_metric(metric_name, self._source, self.connection_id, props)
+
+    def metric_connected_nodes(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """``CrossClusterOutboundConnections`` of the source domain for this connection: the destination's
+        connected nodes; 0 means the connection is broken (alarm below 1).
+
+        Namespace ``AWS/ES``, dimensions ``ClientId`` (the source's account), ``DomainName``, ``ConnectionId``;
+        in the source's account and region. :default: - ``Minimum`` over 5 minutes
+        """
+        return self.metric(METRIC_CONNECTED_NODES, **_with_statistic(props, "Minimum"))
+
+    def metric_outbound_requests(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """``CrossClusterOutboundRequests`` of the source domain for this connection: search requests sent to
+        the destination. In the source's account and region. :default: - ``Sum`` over 5 minutes
+        """
+        return self.metric(METRIC_OUTBOUND_REQUESTS, **_with_statistic(props, "Sum"))
+
+    def metric_inbound_requests(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """``CrossClusterInboundRequests`` of the destination domain for this connection: requests it received
+        from the source. In the destination's account and region (an alarm must live there; a dashboard can show
+        it anywhere). :default: - ``Sum`` over 5 minutes
+        """
+        return self.metric(METRIC_INBOUND_REQUESTS, **_with_statistic(props, "Sum"))
+
+
+class _InboundConnectionAccepterBase(Resource):
+    """What every IInboundConnectionAccepter offers: its metrics, from its id and domains."""
+
+    _source: DomainInfo
+    _destination: DomainInfo
+
+    @property
+    def connection_id(self) -> str:  # pragma: no cover - each subclass has its own
+        raise NotImplementedError
+
+    @property
+    def source(self) -> DomainInfo:
+        """The requesting domain."""
+        return self._source
+
+    @property
+    def destination(self) -> DomainInfo:
+        """This account's domain."""
+        return self._destination
+
+    def metric(self, metric_name: str, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """A metric of the destination domain (this account's) for this connection in ``AWS/ES``, with the
+        dimensions ``ClientId``, ``DomainName`` and ``ConnectionId``. :default: - ``Average`` over 5 minutes
+        """
+        return _domain_metric(metric_name, self._destination, self.connection_id, props)
+
+    def metric_inbound_requests(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """``CrossClusterInboundRequests`` of the destination domain (this account's) for this connection:
+        requests it received from the source. :default: - ``Sum`` over 5 minutes
+        """
+        return self.metric(METRIC_INBOUND_REQUESTS, **_with_statistic(props, "Sum"))
+
+
+def _environment(domain: DomainInfo) -> dict[str, str]:
+    """An imported connection lives where its domain does (account and region, when concrete)."""
+    return {
+        key: value
+        for key, value in (("account", domain.owner_id), ("region", domain.region))
+        if not Token.is_unresolved(value)
+    }
+
+
+class _ImportedOutboundConnection(_OutboundConnectionBase):
     def __init__(
+        self, scope: Construct, id: str, connection_id: str, source: DomainInfo, destination: DomainInfo | None
+    ) -> None:
+        super().__init__(scope, id, **_environment(source))
+        self._connection_id = connection_id
+        self._source = source
+        self._destination = destination
+
+    @property
+    def connection_id(self) -> str:
+        return self._connection_id
+
+
+class _ImportedInboundConnectionAccepter(_InboundConnectionAccepterBase):
+    def __init__(
+        self, scope: Construct, id: str, connection_id: str, source: DomainInfo, destination: DomainInfo
+    ) -> None:
+        super().__init__(scope, id, **_environment(destination))
+        self._connection_id = connection_id
+        self._source = source
+        self._destination = destination
+
+    @property
+    def connection_id(self) -> str:
+        return self._connection_id
+
+
+def _imported_domains(
+    connection_id: str, source: DomainInfo | AnyDomain, destination: DomainInfo | AnyDomain | None
+) -> tuple[DomainInfo, DomainInfo | None]:
+    _require_type("connection_id", connection_id, str, "a str such as 'cc-0123456789'")
+    if not Token.is_unresolved(connection_id):
+        check_connection_id("connection_id", connection_id)
+    source_info, _ = resolve_domain(source, "source")
+    source_info.validate("source")
+    if destination is None:
+        return source_info, None
+    destination_info, _ = resolve_domain(destination, "destination")
+    destination_info.validate("destination")
+    return source_info, destination_info
+
+
+class _ConnectionResource:
+    """What both constructs share: the domains, the custom resource on the stack's provider, its own IAM
+    policy, the dependencies on domain constructs, the checks at synthesis, and the attributes. A mixin of the
+    two Resource classes (its methods use their ``node``)."""
+
+    node: Node
+    _source: DomainInfo
+    _destination_info: DomainInfo
+
+    def _setup(
         self,
-        scope: Construct,
-        id_: str,
         *,
         source: DomainInfo | AnyDomain,
         destination: DomainInfo | AnyDomain,
@@ -98,18 +421,25 @@ class _ConnectionResource(Construct):
         api: ConnectionApi,
         destination_access_policy: bool,
     ) -> None:
-        super().__init__(scope, id_)
-        self.source, self._source_construct = resolve_domain(source, "source")
-        self.destination, self._destination_construct = resolve_domain(destination, "destination")
-        self.source.validate("source")
-        self.destination.validate("destination")
+        self._source, self._source_construct = resolve_domain(source, "source")
+        self._destination_info, self._destination_construct = resolve_domain(destination, "destination")
+        self._source.validate("source")
+        self._destination_info.validate("destination")
+        _check_same_partition(self._source, self._destination_info)
+        _check_nameable(cast(Construct, self), self._source_construct, "source")
+        _check_nameable(cast(Construct, self), self._destination_construct, "destination")
         timeout = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS) if timeout is None else timeout
-        _require_type("timeout", timeout, Duration, "a Duration")
-        _require_type("removal_policy", removal_policy, RemovalPolicy, "a RemovalPolicy")
-        _require_type("api", api, ConnectionApi, "a ConnectionApi")
-        _require_type("destination_access_policy", destination_access_policy, bool, "a bool")
+        _require_type("timeout", timeout, Duration, "a Duration such as Duration.minutes(10)")
+        _require_type("removal_policy", removal_policy, RemovalPolicy, "a RemovalPolicy such as RemovalPolicy.RETAIN")
+        if removal_policy is RemovalPolicy.SNAPSHOT:
+            raise InvalidProp(
+                "removal_policy: CloudFormation refuses Snapshot on custom resources (got RemovalPolicy.SNAPSHOT); "
+                "use RemovalPolicy.DESTROY or RemovalPolicy.RETAIN"
+            )
+        _require_type("api", api, ConnectionApi, "a ConnectionApi such as ConnectionApi.OPENSEARCH")
+        _require_type("destination_access_policy", destination_access_policy, bool, "a bool (True or False)")
         self._destination_access_policy = destination_access_policy
-        self._timeout_seconds = check_timeout_seconds("timeout", str(timeout.to_seconds()))
+        self._timeout_seconds = _timeout_seconds(timeout)
 
     def _create_resource(
         self,
@@ -117,34 +447,47 @@ class _ConnectionResource(Construct):
         properties: dict[str, object],
         removal_policy: RemovalPolicy,
         statements: list[iam.PolicyStatement],
+        *,
+        replace_by_deleting_first: bool = False,
     ) -> None:
-        provider = ConnectionProvider.of(self)
-        #: The CloudFormation custom resource.
-        self.resource = CustomResource(
-            self,
+        scope = cast(Construct, self)
+        provider = ConnectionProvider.of(scope)
+        cfn = ConnectionCfnResource(
+            scope,
             "Resource",
-            service_token=provider.service_token,
-            resource_type=resource_type,
-            properties=properties,
-            removal_policy=removal_policy,
-            service_timeout=Duration.seconds(contract.service_timeout_seconds(self._timeout_seconds)),
+            type=resource_type,
+            properties={
+                "ServiceToken": provider.service_token,
+                "ServiceTimeout": str(contract.service_timeout_seconds(self._timeout_seconds)),
+                **properties,
+            },
         )
+        cfn.apply_removal_policy(removal_policy)
+        if resource_type == OUTBOUND_RESOURCE_TYPE:
+            cfn.add_property_override(contract.RETAIN, retain_flag(cfn))
+        self._cfn = cfn
         #: This resource's own IAM policy on the provider's role (kept until the resource's Delete ran).
-        self.policy = provider.register(self, self.resource, self._timeout_seconds, statements)
+        self.policy = provider.register(scope, cfn, self._timeout_seconds, statements)
         for domain in (self._source_construct, self._destination_construct):
             if domain is not None:
-                self.resource.node.add_dependency(domain)
+                cfn.node.add_dependency(domain)
+        self._kind = "outbound" if resource_type == OUTBOUND_RESOURCE_TYPE else "accepter"
         alias = properties.get(contract.ALIAS) if resource_type == OUTBOUND_RESOURCE_TYPE else None
-        prerequisites.register(
-            prerequisites.Connection(
-                construct=self,
-                kind="outbound" if resource_type == OUTBOUND_RESOURCE_TYPE else "accepter",
-                source=prerequisites.Side("source", self.source, self._source_construct, self),
-                destination=prerequisites.Side("destination", self.destination, self._destination_construct, self),
-                alias=alias if isinstance(alias, str) else None,
-            )
-        )
+        self._alias = alias if isinstance(alias, str) else None
+        self.node.add_validation(RemovalPolicyCheck(cfn, replace_by_deleting_first=replace_by_deleting_first))
+        prerequisites.add_checks(scope, _declared)
         self._allow_search()
+
+    def _declared_connection(self) -> prerequisites.DeclaredConnection:
+        """This connection as the synth-time checks see it."""
+        scope = cast(Construct, self)
+        return prerequisites.DeclaredConnection(
+            construct=scope,
+            kind=self._kind,
+            source=prerequisites.Side("source", self._source, self._source_construct, scope),
+            destination=prerequisites.Side("destination", self._destination_info, self._destination_construct, scope),
+            alias=self._alias,
+        )
 
     def _allow_search(self) -> None:
         """Add `es:ESCrossClusterGet` for the source's account on the destination domain's ARN to the access
@@ -156,59 +499,42 @@ class _ConnectionResource(Construct):
         domain.add_access_policies(
             iam.PolicyStatement(
                 actions=[SEARCH_ACTION],
-                principals=[iam.AccountPrincipal(self.source.owner_id)],
+                principals=[iam.AccountPrincipal(self._source.owner_id)],
                 resources=[domain.domain_arn],
             )
-        )
-
-    def _metric(
-        self,
-        metric_name: str,
-        domain: DomainInfo,
-        default_statistic: str,
-        *,
-        account: str | None,
-        color: str | None,
-        dimensions_map: Mapping[str, str] | None,
-        label: str | None,
-        period: Duration | None,
-        region: str | None,
-        statistic: str | None,
-        unit: cloudwatch.Unit | None,
-    ) -> cloudwatch.Metric:
-        """A metric of `domain` for this connection, in the domain's account and region where they are known."""
-        dimensions = {"ClientId": domain.owner_id, "DomainName": domain.domain_name, "ConnectionId": self.connection_id}
-        return cloudwatch.Metric(
-            namespace=METRIC_NAMESPACE,
-            metric_name=metric_name,
-            dimensions_map={**dimensions, **(dimensions_map or {})},
-            account=account or (None if Token.is_unresolved(domain.owner_id) else domain.owner_id),
-            region=region or (None if Token.is_unresolved(domain.region) else domain.region),
-            color=color,
-            label=label,
-            period=period,
-            statistic=statistic or default_statistic,
-            unit=unit,
         )
 
     @property
     def connection_id(self) -> str:
         """The connection id: the resource's physical id (`Ref`)."""
-        return self.resource.ref
+        return self._cfn.ref
 
     @property
     def connection_status(self) -> str:
         """The connection's status when the last Create or Update ended (`Fn::GetAtt ConnectionStatus`),
         e.g. ``ACTIVE``, ``PENDING_ACCEPTANCE`` or, for the accepter with the Elasticsearch API, ``APPROVED``."""
-        return self.resource.get_att_string(contract.ATTR_STATUS)
+        return Token.as_string(self._cfn.get_att(contract.ATTR_STATUS))
 
     @property
     def connection_alias(self) -> str:
         """The connection's alias as the resource reports it (`Fn::GetAtt ConnectionAlias`)."""
-        return self.resource.get_att_string(contract.ATTR_ALIAS)
+        return Token.as_string(self._cfn.get_att(contract.ATTR_ALIAS))
+
+    @property
+    def resource(self) -> Construct:
+        """Deprecated: the construct itself, whose ``node.default_child`` is the CloudFormation resource (it was
+        the ``CustomResource`` child before the constructs became Resources)."""
+        return cast(Construct, self)
 
 
-class OutboundConnection(_ConnectionResource):
+def _declared(construct: IConstruct) -> prerequisites.DeclaredConnection | None:
+    """A construct of the app as a connection, for the synth-time checks; None for any other construct."""
+    if isinstance(construct, _ConnectionResource) and hasattr(construct, "_kind"):  # not one that raised
+        return construct._declared_connection()
+    return None
+
+
+class OutboundConnection(_ConnectionResource, _OutboundConnectionBase):
     """A cross-cluster search connection from a source domain to a destination domain.
 
     Creates the connection, waits while the service validates it, accepts it when asked (in the
@@ -216,7 +542,7 @@ class OutboundConnection(_ConnectionResource):
     ``ACTIVE``. Its physical id (``Ref``) is the connection id.
 
     :param scope: the construct's parent.
-    :param id_: the construct's id.
+    :param id: the construct's id.
     :param source: the domain that searches (owner of the outbound connection): a ``DomainInfo`` or a domain
         construct (new or imported) of either service.
     :param destination: the domain searched: a ``DomainInfo`` or a domain construct.
@@ -255,7 +581,7 @@ class OutboundConnection(_ConnectionResource):
     def __init__(
         self,
         scope: Construct,
-        id_: str,
+        id: str,
         *,
         source: DomainInfo | AnyDomain,
         destination: DomainInfo | AnyDomain,
@@ -272,17 +598,21 @@ class OutboundConnection(_ConnectionResource):
         replace_by_deleting_first: bool = False,
         destination_access_policy: bool = True,
     ) -> None:
-        _require_type("connection_alias", connection_alias, str, "a str")
-        _require_type("accept_connection", accept_connection, (bool, type(None)), "a bool or None")
-        _require_type("connection_mode", connection_mode, (ConnectionMode, type(None)), "a ConnectionMode or None")
-        _require_type("skip_unavailable", skip_unavailable, (bool, type(None)), "a bool or None")
+        _require_type("connection_alias", connection_alias, str, "a str such as 'archive'")
+        _require_type("accept_connection", accept_connection, (bool, type(None)), "a bool or None (True, False, None)")
+        _require_type(
+            "connection_mode",
+            connection_mode,
+            (ConnectionMode, type(None)),
+            "a ConnectionMode or None, such as ConnectionMode.DIRECT",
+        )
+        _require_type("skip_unavailable", skip_unavailable, (bool, type(None)), "a bool or None (True, False, None)")
         _require_type("accept_role_arn", accept_role_arn, (str, type(None)), "a str or None")
         _require_type("accept_role_external_id", accept_role_external_id, (str, type(None)), "a str or None")
         _require_type("adopt_connection_id", adopt_connection_id, (str, type(None)), "a str or None")
-        _require_type("replace_by_deleting_first", replace_by_deleting_first, bool, "a bool")
-        super().__init__(
-            scope,
-            id_,
+        _require_type("replace_by_deleting_first", replace_by_deleting_first, bool, "a bool (True or False)")
+        super().__init__(scope, id)
+        self._setup(
             source=source,
             destination=destination,
             timeout=timeout,
@@ -290,24 +620,46 @@ class OutboundConnection(_ConnectionResource):
             api=api,
             destination_access_policy=destination_access_policy,
         )
+        self._destination = self._destination_info
         _check_adopt_id(adopt_connection_id)
         if replace_by_deleting_first and removal_policy in _RETAINING:
-            raise ValueError("replace_by_deleting_first cannot be used with a RETAIN removal_policy")
+            raise InvalidProp("replace_by_deleting_first cannot be used with a RETAIN removal_policy")
         if not Token.is_unresolved(connection_alias):
-            check_alias("connection_alias", connection_alias, api.value)
-        if api is ConnectionApi.ELASTICSEARCH and (connection_mode is not None or skip_unavailable is not None):
-            raise ValueError("connection_mode and skip_unavailable need api=ConnectionApi.OPENSEARCH")
+            _check_alias("connection_alias", connection_alias, api)
+        if api is ConnectionApi.ELASTICSEARCH:
+            for prop, value in (("connection_mode", connection_mode), ("skip_unavailable", skip_unavailable)):
+                if value is not None:
+                    raise InvalidProp(
+                        f"{prop} needs api=ConnectionApi.OPENSEARCH (got {prop}={value!r} with "
+                        "ConnectionApi.ELASTICSEARCH): the Elasticsearch API has no such setting"
+                    )
         if accept_role_external_id is not None and accept_role_arn is None:
-            raise ValueError("accept_role_external_id needs accept_role_arn")
+            raise InvalidProp("accept_role_external_id needs accept_role_arn")
         if accept_connection is False and accept_role_arn is not None:
-            raise ValueError("accept_role_arn is only used to accept: remove it or set accept_connection")
+            raise InvalidProp("accept_role_arn is only used to accept: remove it or set accept_connection")
+        if accept_role_arn is not None and not Token.is_unresolved(accept_role_arn):
+            check_role_arn("accept_role_arn", accept_role_arn)
+        if accept_role_external_id is not None and not Token.is_unresolved(accept_role_external_id):
+            _check_external_id(accept_role_external_id)
+        owner = self._destination_info.owner_id
+        if (
+            accept_connection is True
+            and accept_role_arn is None
+            and _same_owner(self._source, self._destination_info) is False
+        ):
+            raise InvalidProp(
+                f"accept_connection=True: only the destination's owner (account {owner}) can accept a connection, "
+                f"and this connection's source belongs to account {self._source.owner_id}; set accept_role_arn to a "
+                f"role in account {owner} the provider may assume, or accept it in that account's stack with "
+                "InboundConnectionAccepter (and accept_connection=False here)"
+            )
 
-        accept = accept_connection if accept_connection is not None else _same_owner(self.source, self.destination)
+        accept = accept_connection if accept_connection is not None else _same_owner(self._source, self._destination)
         if accept_connection is None and accept_role_arn is not None:
             accept = True
         properties = contract.outbound_properties(
-            source=self.source.as_properties(),
-            destination=self.destination.as_properties(),
+            source=self._source.as_properties(),
+            destination=self._destination.as_properties(),
             alias=connection_alias,
             accept=accept,
             timeout_seconds=self._timeout_seconds,
@@ -318,117 +670,63 @@ class OutboundConnection(_ConnectionResource):
             accept_role_external_id=accept_role_external_id,
             adopt_connection_id=adopt_connection_id,
             replace_by_deleting_first=replace_by_deleting_first,
-            retain=removal_policy in _RETAINING,
         )
         statements = [
-            iam.PolicyStatement(actions=CREATE_ACTIONS, resources=[self.source.arn(self)]),
+            iam.PolicyStatement(actions=CREATE_ACTIONS, resources=[self._source.arn(self)]),
             iam.PolicyStatement(actions=OUTBOUND_ACTIONS, resources=["*"]),
         ]
         if accept_role_arn is not None:
             statements.append(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[accept_role_arn]))
         elif accept is not False:
             statements.append(iam.PolicyStatement(actions=ACCEPT_ACTIONS, resources=["*"]))
-        self._create_resource(OUTBOUND_RESOURCE_TYPE, properties, removal_policy, statements)
+        self._create_resource(
+            OUTBOUND_RESOURCE_TYPE,
+            properties,
+            removal_policy,
+            statements,
+            replace_by_deleting_first=replace_by_deleting_first,
+        )
 
     @property
     def endpoint(self) -> str:
         """The remote domain's endpoint for ``VPC_ENDPOINT`` connections once ``ACTIVE``
         (`Fn::GetAtt Endpoint`); empty otherwise."""
-        return self.resource.get_att_string(contract.ATTR_ENDPOINT)
+        return Token.as_string(self._cfn.get_att(contract.ATTR_ENDPOINT))
 
-    def metric_connected_nodes(
-        self,
+    @staticmethod
+    def from_connection_attributes(
+        scope: Construct,
+        id: str,
         *,
-        account: str | None = None,
-        color: str | None = None,
-        dimensions_map: Mapping[str, str] | None = None,
-        label: str | None = None,
-        period: Duration | None = None,
-        region: str | None = None,
-        statistic: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-    ) -> cloudwatch.Metric:
-        """``CrossClusterOutboundConnections`` of the source domain for this connection: the destination's
-        connected nodes; 0 means the connection is broken (alarm below 1).
+        connection_id: str,
+        source: DomainInfo | AnyDomain,
+        destination: DomainInfo | AnyDomain | None = None,
+    ) -> IOutboundConnection:
+        """An outbound connection made elsewhere (another app, by hand, kept by ``RETAIN``), for its metrics and
+        alarms. Nothing is created or changed.
 
-        Namespace ``AWS/ES``, dimensions ``ClientId`` (the source's account), ``DomainName``, ``ConnectionId``;
-        in the source's account and region. :default: - ``Minimum`` over 5 minutes
+        :param scope: the construct's parent.
+        :param id: the construct's id.
+        :param connection_id: the connection id (e.g. ``cc-0123456789``, or a token such as a stack output).
+        :param source: the domain that owns the outbound connection.
+        :param destination: the domain searched, for ``metric_inbound_requests``. :default: - unknown
         """
-        return self._metric(
-            METRIC_CONNECTED_NODES,
-            self.source,
-            "Minimum",
-            account=account,
-            color=color,
-            dimensions_map=dimensions_map,
-            label=label,
-            period=period,
-            region=region,
-            statistic=statistic,
-            unit=unit,
-        )
+        source_info, destination_info = _imported_domains(connection_id, source, destination)
+        return _ImportedOutboundConnection(scope, id, connection_id, source_info, destination_info)
 
-    def metric_outbound_requests(
-        self,
+    @staticmethod
+    def from_connection_id(
+        scope: Construct,
+        id: str,
+        connection_id: str,
         *,
-        account: str | None = None,
-        color: str | None = None,
-        dimensions_map: Mapping[str, str] | None = None,
-        label: str | None = None,
-        period: Duration | None = None,
-        region: str | None = None,
-        statistic: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-    ) -> cloudwatch.Metric:
-        """``CrossClusterOutboundRequests`` of the source domain for this connection: search requests sent to
-        the destination. In the source's account and region. :default: - ``Sum`` over 5 minutes
-        """
-        return self._metric(
-            METRIC_OUTBOUND_REQUESTS,
-            self.source,
-            "Sum",
-            account=account,
-            color=color,
-            dimensions_map=dimensions_map,
-            label=label,
-            period=period,
-            region=region,
-            statistic=statistic,
-            unit=unit,
-        )
-
-    def metric_inbound_requests(
-        self,
-        *,
-        account: str | None = None,
-        color: str | None = None,
-        dimensions_map: Mapping[str, str] | None = None,
-        label: str | None = None,
-        period: Duration | None = None,
-        region: str | None = None,
-        statistic: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-    ) -> cloudwatch.Metric:
-        """``CrossClusterInboundRequests`` of the destination domain for this connection: requests it received
-        from the source. In the destination's account and region (an alarm must live there; a dashboard can show
-        it anywhere). :default: - ``Sum`` over 5 minutes
-        """
-        return self._metric(
-            METRIC_INBOUND_REQUESTS,
-            self.destination,
-            "Sum",
-            account=account,
-            color=color,
-            dimensions_map=dimensions_map,
-            label=label,
-            period=period,
-            region=region,
-            statistic=statistic,
-            unit=unit,
-        )
+        source: DomainInfo | AnyDomain,
+    ) -> IOutboundConnection:
+        """An outbound connection of ``source`` made elsewhere, by its id (see ``from_connection_attributes``)."""
+        return OutboundConnection.from_connection_attributes(scope, id, connection_id=connection_id, source=source)
 
 
-class InboundConnectionAccepter(_ConnectionResource):
+class InboundConnectionAccepter(_ConnectionResource, _InboundConnectionAccepterBase):
     """Accepts, in the destination account, the connection a source account requested.
 
     Waits (up to ``timeout``) for the request from ``source`` to arrive, accepts it and waits until it is
@@ -436,7 +734,7 @@ class InboundConnectionAccepter(_ConnectionResource):
     resource deletes the inbound connection unless ``removal_policy`` retains it.
 
     :param scope: the construct's parent.
-    :param id_: the construct's id.
+    :param id: the construct's id.
     :param source: the requesting domain (another account's): a ``DomainInfo`` or a domain construct.
     :param destination: this account's domain: a ``DomainInfo`` or a domain construct.
     :param connection_alias: the alias the source gave the connection, only reported back (the inbound API
@@ -460,7 +758,7 @@ class InboundConnectionAccepter(_ConnectionResource):
     def __init__(
         self,
         scope: Construct,
-        id_: str,
+        id: str,
         *,
         source: DomainInfo | AnyDomain,
         destination: DomainInfo | AnyDomain,
@@ -475,9 +773,8 @@ class InboundConnectionAccepter(_ConnectionResource):
         _require_type("connection_alias", connection_alias, (str, type(None)), "a str or None")
         _require_type("connection_id", connection_id, (str, type(None)), "a str or None")
         _require_type("adopt_connection_id", adopt_connection_id, (str, type(None)), "a str or None")
-        super().__init__(
-            scope,
-            id_,
+        super().__init__(scope, id)
+        self._setup(
             source=source,
             destination=destination,
             timeout=timeout,
@@ -485,14 +782,24 @@ class InboundConnectionAccepter(_ConnectionResource):
             api=api,
             destination_access_policy=destination_access_policy,
         )
+        self._destination = self._destination_info
         _check_adopt_id(adopt_connection_id)
+        stack = Stack.of(self)
+        owner = self._destination_info.owner_id
+        if not Token.is_unresolved(stack.account) and not Token.is_unresolved(owner) and owner != stack.account:
+            raise InvalidProp(
+                f"destination.owner_id: an InboundConnectionAccepter accepts with its own stack's account, and "
+                f"stack {stack.node.path} deploys to account {stack.account} while the destination domain "
+                f"{self._destination_info.domain_name} belongs to account {owner}; put the accepter in a stack of "
+                f"account {owner} (env=Environment(account='{owner}', ...))"
+            )
         if connection_alias is not None and not Token.is_unresolved(connection_alias):
-            check_alias("connection_alias", connection_alias, api.value)
+            _check_alias("connection_alias", connection_alias, api)
         if connection_id is not None and not Token.is_unresolved(connection_id):
             check_connection_id("connection_id", connection_id)
         properties = contract.accepter_properties(
-            source=self.source.as_properties(),
-            destination=self.destination.as_properties(),
+            source=self._source.as_properties(),
+            destination=self._destination.as_properties(),
             timeout_seconds=self._timeout_seconds,
             api=api.value,
             alias=connection_alias,
@@ -502,31 +809,23 @@ class InboundConnectionAccepter(_ConnectionResource):
         statements = [iam.PolicyStatement(actions=INBOUND_ACTIONS, resources=["*"])]
         self._create_resource(ACCEPTER_RESOURCE_TYPE, properties, removal_policy, statements)
 
-    def metric_inbound_requests(
-        self,
+    @staticmethod
+    def from_connection_attributes(
+        scope: Construct,
+        id: str,
         *,
-        account: str | None = None,
-        color: str | None = None,
-        dimensions_map: Mapping[str, str] | None = None,
-        label: str | None = None,
-        period: Duration | None = None,
-        region: str | None = None,
-        statistic: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-    ) -> cloudwatch.Metric:
-        """``CrossClusterInboundRequests`` of the destination domain (this account's) for this connection:
-        requests it received from the source. :default: - ``Sum`` over 5 minutes
+        connection_id: str,
+        source: DomainInfo | AnyDomain,
+        destination: DomainInfo | AnyDomain,
+    ) -> IInboundConnectionAccepter:
+        """An inbound connection accepted elsewhere, for its metrics and alarms. Nothing is created or changed.
+
+        :param scope: the construct's parent.
+        :param id: the construct's id.
+        :param connection_id: the connection id (e.g. ``cc-0123456789``, or a token).
+        :param source: the requesting domain.
+        :param destination: this account's domain, which publishes the inbound metrics.
         """
-        return self._metric(
-            METRIC_INBOUND_REQUESTS,
-            self.destination,
-            "Sum",
-            account=account,
-            color=color,
-            dimensions_map=dimensions_map,
-            label=label,
-            period=period,
-            region=region,
-            statistic=statistic,
-            unit=unit,
-        )
+        source_info, destination_info = _imported_domains(connection_id, source, destination)
+        assert destination_info is not None
+        return _ImportedInboundConnectionAccepter(scope, id, connection_id, source_info, destination_info)

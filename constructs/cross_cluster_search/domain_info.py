@@ -12,7 +12,7 @@ from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from cross_cluster_search.ccs_handler.contract import domain_properties
-from cross_cluster_search.ccs_handler.properties import check_domain_name, check_owner_id, check_region
+from cross_cluster_search.ccs_handler.properties import check_domain_name, check_owner_id, check_region, show
 
 #: A domain construct of either service (new or imported).
 AnyDomain = opensearch.IDomain | elasticsearch.IDomain
@@ -101,9 +101,16 @@ def resolve_domain(value: DomainInfo | AnyDomain, field: str) -> tuple[DomainInf
     if is_domain(value):
         construct = value if isinstance(value, Construct) else None
         return DomainInfo.from_domain(value), construct
+    scalar = isinstance(value, (str, int, float)) or value is None
+    shown = show(value) if scalar else type(value).__name__
+    hint = (
+        f"; for a domain you do not manage in CDK: DomainInfo(owner_id=..., domain_name={value!r}, region=...)"
+        if isinstance(value, str)
+        else ""
+    )
     raise TypeError(
         f"{field} must be a DomainInfo or a domain (aws_opensearchservice / aws_elasticsearch Domain, new or "
-        f"imported) (got {type(value).__name__})"
+        f"imported) (got {shown}){hint}"
     )
 
 

@@ -7,17 +7,18 @@ connect to an OpenSearch domain; aliases are unique per source domain; at most 2
 connections per domain; no M3 or burstable (T2, T3) instances. Where the sources disagree (version order, the
 instance types) the rule is a warning, acknowledgeable by its id.
 
-Each connection registers a `node.add_validation`, so the domains' settings are read at synthesis, after the
-whole app was built. Settings come from the domain constructs of the app (`node.default_child`, the
-`CfnDomain`); imported domains and `DomainInfo`s have none, and token values are skipped.
+Each connection adds a `node.add_validation`: at synthesis, after the whole app was built, it reads the domains'
+settings and finds the app's other connections in the construct tree; nothing is kept between syntheses.
+Settings come from the domain constructs of the app (`node.default_child`, the `CfnDomain`); imported domains and
+`DomainInfo`s have none, and token values are skipped.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import jsii
 from aws_cdk import Annotations, Stack, Token
@@ -143,8 +144,9 @@ class Side:
 
 
 @dataclass(eq=False)
-class Connection:
-    """A connection of the app: the construct, its two ends and (outbound only) its alias."""
+class DeclaredConnection:
+    """A connection as the app declares it, read from its construct when the checks run: the construct, its two
+    ends and (outbound only) its alias."""
 
     construct: Construct
     kind: str  #: 'outbound' or 'accepter'
@@ -153,7 +155,7 @@ class Connection:
     alias: str | None
 
 
-def _pair_rules(connection: Connection) -> tuple[list[str], list[tuple[str, str]]]:
+def _pair_rules(connection: DeclaredConnection) -> tuple[list[str], list[tuple[str, str]]]:
     """Errors and (id, message) warnings for one connection's two domains."""
     errors: list[str] = []
     warnings: list[tuple[str, str]] = []
@@ -226,61 +228,41 @@ def _pair_rules(connection: Connection) -> tuple[list[str], list[tuple[str, str]
     return errors, warnings
 
 
-@dataclass
-class _Registry:
-    """The connections of one app, and the app-wide findings once computed (per connection construct)."""
-
-    connections: list[Connection] = field(default_factory=list)
-    findings: dict[int, list[str]] | None = None
-
-    def app_rules(self) -> dict[int, list[str]]:
-        if self.findings is None:
-            self.findings = _app_rules(self.connections)
-        return self.findings
-
-
-#: App (by its jsii reference, stable where Python proxies are not) -> its connections.
-_REGISTRIES: dict[str, _Registry] = {}
-
-
-def _registry(scope: IConstruct) -> _Registry:
-    root = scope.node.root
-    key = getattr(getattr(root, "__jsii_ref__", None), "ref", None) or str(id(root))
-    return _REGISTRIES.setdefault(key, _Registry())
-
-
-def _over_limit(groups: dict[tuple[str, ...], list[Connection]], side: str, way: str) -> Iterable[tuple[int, str]]:
+def _over_limit(
+    groups: dict[tuple[str, ...], list[DeclaredConnection]], side: str, way: str
+) -> Iterable[tuple[str, str]]:
     for members in groups.values():
         if len(members) <= LIMIT_PER_DOMAIN:
             continue
         domain = getattr(members[0], side).described
         for extra in members[LIMIT_PER_DOMAIN:]:
             yield (
-                id(extra),
+                extra.construct.node.path,
                 f"{side} domain {domain} has {len(members)} {way} connections in this app (the first by "
                 f"{members[0].construct.node.path}); a domain has at most {LIMIT_PER_DOMAIN} {way} connections: "
                 "remove connections or spread them over more domains",
             )
 
 
-def _app_rules(connections: list[Connection]) -> dict[int, list[str]]:
-    """Alias uniqueness per source domain and the 20/20 limits, over every connection of the app."""
-    findings: dict[int, list[str]] = {}
+def _app_rules(connections: list[DeclaredConnection]) -> dict[str, list[str]]:
+    """Alias uniqueness per source domain and the 20/20 limits, over every connection of the app, by the path of
+    the connection construct they concern."""
+    findings: dict[str, list[str]] = {}
     outbound = [c for c in connections if c.kind == "outbound"]
-    first_by_alias: dict[tuple[object, ...], Connection] = {}
+    first_by_alias: dict[tuple[object, ...], DeclaredConnection] = {}
     for connection in outbound:
         if connection.alias is None or Token.is_unresolved(connection.alias):
             continue
         alias_key = (connection.source.key, connection.alias)
         first = first_by_alias.setdefault(alias_key, connection)
         if first is not connection:
-            findings.setdefault(id(connection), []).append(
+            findings.setdefault(connection.construct.node.path, []).append(
                 f"connection_alias {connection.alias!r} from source domain {connection.source.described} is "
                 f"already used by {first.construct.node.path}: aliases are unique per source domain; choose "
                 "another alias"
             )
-    by_source: dict[tuple[str, ...], list[Connection]] = {}
-    by_destination: dict[tuple[str, ...], list[Connection]] = {}
+    by_source: dict[tuple[str, ...], list[DeclaredConnection]] = {}
+    by_destination: dict[tuple[str, ...], list[DeclaredConnection]] = {}
     pairs = {(c.source.key, c.destination.key) for c in outbound}
     for connection in connections:
         pair = (connection.source.key, connection.destination.key)
@@ -294,35 +276,50 @@ def _app_rules(connections: list[Connection]) -> dict[int, list[str]]:
     return findings
 
 
+#: Reads a construct as a connection of the app; None for any other construct.
+Declared = Callable[[IConstruct], "DeclaredConnection | None"]
+
+
 @jsii.implements(IValidation)
 class _Prerequisites:
-    """Runs at synthesis: errors fail `cdk synth` (with the construct's path); warnings are annotations."""
+    """Runs at synthesis: errors fail `cdk synth` (with the construct's path); warnings are annotations. The
+    connection and the app's other connections are read from the construct tree then, not kept."""
 
-    def __init__(self, connection: Connection, registry: _Registry) -> None:
-        self._connection = connection
-        self._registry = registry
+    def __init__(self, construct: Construct, declared: Declared) -> None:
+        self._construct = construct
+        self._declared = declared
 
     def validate(self) -> list[str]:
-        errors, warnings = _pair_rules(self._connection)
+        connection = self._declared(self._construct)
+        if connection is None:  # pragma: no cover - only connection constructs add this validation
+            return []
+        errors, warnings = _pair_rules(connection)
         for warning_id, message in warnings:
-            Annotations.of(self._connection.construct).add_warning_v2(warning_id, message)
-        return errors + self._registry.app_rules().get(id(self._connection), [])
+            Annotations.of(connection.construct).add_warning_v2(warning_id, message)
+        return errors + _app_rules(app_connections(connection.construct, self._declared)).get(
+            connection.construct.node.path, []
+        )
 
 
-def register(connection: Connection) -> None:
-    """Check `connection` when the app synthesizes, on its own and with the app's other connections."""
-    registry = _registry(connection.construct)
-    registry.connections.append(connection)
-    registry.findings = None
-    connection.construct.node.add_validation(_Prerequisites(connection, registry))
+def app_connections(scope: IConstruct, declared: Declared) -> list[DeclaredConnection]:
+    """Every connection of the scope's app, in the construct tree's order."""
+    found = (declared(construct) for construct in scope.node.root.node.find_all())
+    return [connection for connection in found if connection is not None]
+
+
+def add_checks(construct: Construct, declared: Declared) -> None:
+    """Check the connection `construct` when the app synthesizes, on its own and with the app's other
+    connections; `declared` reads any construct of the app as a connection (None for other constructs)."""
+    construct.node.add_validation(_Prerequisites(construct, declared))
 
 
 __all__ = [
     "WARN_INSTANCE_TYPE",
     "WARN_SOURCE_OLDER",
-    "Connection",
+    "DeclaredConnection",
     "DomainSettings",
     "Side",
+    "add_checks",
+    "app_connections",
     "read_settings",
-    "register",
 ]

@@ -1,127 +1,31 @@
-"""The provider: one Lambda function per stack, shared by every connection resource in it."""
+"""The provider: one Lambda function per stack, shared by every connection resource in it, and its options.
+
+The asset it runs is laid out in asset.py, its DependsOn trimmed in dependencies.py, the cdk-nag findings of its
+wildcard statements acknowledged in nag.py.
+"""
 
 from __future__ import annotations
 
-import atexit
-import base64
-import hashlib
-import re
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib import metadata, resources
-from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
 import jsii
-from aws_cdk import (
-    Acknowledgment,
-    AssetHashType,
-    CfnResource,
-    Duration,
-    IStableListProducer,
-    IStableNumberProducer,
-    Lazy,
-    Stack,
-    Token,
-    Validations,
-)
+from aws_cdk import CfnResource, Duration, IStableNumberProducer, Lazy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cross_cluster_search.asset import HANDLER, handler_code
 from cross_cluster_search.ccs_handler import contract
+from cross_cluster_search.dependencies import drop_depends_on_already_referenced
+from cross_cluster_search.nag import acknowledge
 
-#: The handler's source: the packaged `cross_cluster_search.ccs_handler` (the repository's `lambda/` folder).
-HANDLER_DIR = Path(str(resources.files("cross_cluster_search.ccs_handler")))
-#: The handler modules' package name inside the Lambda asset, and the function's handler.
-ASSET_PACKAGE = "ccs_handler"
-HANDLER = f"{ASSET_PACKAGE}.index.handler"
 #: The newest Python runtime (cdk-nag AwsSolutions-L1); its boto3 has both connection APIs.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 _PROVIDER_ID = "CrossClusterSearchConnectionProvider"
-#: The handler's one dependency, copied into the asset from its installed distribution (pyproject.toml pins
-#: it, so every machine copies the same files); boto3 comes from the Lambda runtime.
-CRHELPER = "crhelper"
-#: crhelper's licence and notice (Apache-2.0) travel with it, under THIRD-PARTY-LICENSES/crhelper/. Nothing
-#: else from its .dist-info: METADATA, RECORD, INSTALLER and REQUESTED differ with the installer (pip, uv) and
-#: with how the wheel was built.
-_LICENSE_FILES = ("LICENSE", "NOTICE")
-#: Changes whenever the way the asset is laid out changes (part of the asset hash).
-_ASSET_FORMAT = "cross-cluster-search-asset/1"
-
-
-class AssetError(RuntimeError):
-    """The Lambda asset cannot be built from the installed packages."""
-
-
-def _record_digest(file: metadata.PackagePath) -> bytes | None:
-    """The sha256 digest the distribution's RECORD gives for the file, if any."""
-    if file.hash is None or file.hash.mode != "sha256":
-        return None
-    value = file.hash.value
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-
-
-def asset_files() -> dict[str, bytes]:
-    """The asset's files by their relative POSIX path: the handler modules as the `ccs_handler` package and
-    crhelper's package files from its installed distribution, each checked against the distribution's RECORD.
-    No bytecode, no installer metadata: the same bytes on every machine, Python version and directory."""
-    files = {f"{ASSET_PACKAGE}/{source.name}": source.read_bytes() for source in HANDLER_DIR.glob("*.py")}
-    try:
-        dist = metadata.distribution(CRHELPER)
-    except metadata.PackageNotFoundError as error:
-        raise AssetError(f"{CRHELPER} is not installed: pip install 'cross-cluster-search' installs it") from error
-    for file in dist.files or []:
-        parts = PurePosixPath(file.as_posix()).parts
-        licence = parts[0].endswith(".dist-info") and parts[-1] in _LICENSE_FILES
-        if not licence and (parts[0] != CRHELPER or "__pycache__" in parts or file.suffix == ".pyc"):
-            continue
-        content = Path(str(file.locate())).read_bytes()
-        expected = _record_digest(file)
-        if expected is None or hashlib.sha256(content).digest() != expected:
-            raise AssetError(f"{CRHELPER}'s installed file {file} does not match its RECORD: reinstall {CRHELPER}")
-        name = f"THIRD-PARTY-LICENSES/{CRHELPER}/{parts[-1]}" if licence else "/".join(parts)
-        files[name] = content
-    if f"{CRHELPER}/resource_helper.py" not in files:
-        raise AssetError(f"{CRHELPER}'s installed distribution lists no {CRHELPER}/resource_helper.py")
-    return dict(sorted(files.items()))
-
-
-def asset_hash(files: dict[str, bytes]) -> str:
-    """sha256 over the asset's sorted paths and contents (nothing else: no times, modes or locations)."""
-    digest = hashlib.sha256(_ASSET_FORMAT.encode())
-    for name, content in sorted(files.items()):
-        digest.update(b"\0" + name.encode() + b"\0" + str(len(content)).encode() + b"\0" + content)
-    return digest.hexdigest()
-
-
-@cache
-def staged_asset() -> tuple[Path, str]:
-    """The asset laid out once per process in a temporary directory (CDK copies it into the cloud assembly),
-    and its hash."""
-    files = asset_files()
-    root = Path(tempfile.mkdtemp(prefix="ccs-asset-"))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    for name, content in files.items():
-        target = root.joinpath(*PurePosixPath(name).parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        target.chmod(0o644)  # whatever the umask: Lambda reads the code as another user
-    for directory in (root, *(p for p in root.rglob("*") if p.is_dir())):
-        directory.chmod(0o755)
-    return root, asset_hash(files)
-
-
-def handler_code() -> lambda_.Code:
-    """The Lambda asset: the handler modules plus crhelper, from the installed packages (no pip, no Docker,
-    no network at synth time)."""
-    root, digest = staged_asset()
-    return lambda_.Code.from_asset(str(root), asset_hash=digest, asset_hash_type=AssetHashType.CUSTOM)
 
 
 @jsii.implements(IStableNumberProducer)
@@ -195,8 +99,8 @@ class ConnectionProvider(Construct):
     underlying CDK constructs.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, options: ProviderOptions | None = None) -> None:
-        super().__init__(scope, id_)
+    def __init__(self, scope: Construct, id: str, *, options: ProviderOptions | None = None) -> None:
+        super().__init__(scope, id)
         self.options = options or ProviderOptions()
         self._longest = _LongestTimeout()
         self.log_group = logs.LogGroup(self, "Logs", retention=self.options.log_retention)
@@ -275,7 +179,7 @@ class ConnectionProvider(Construct):
         return cast(ConnectionProvider, existing) if existing else ConnectionProvider(stack, _PROVIDER_ID)
 
     def register(
-        self, owner: Construct, resource: Construct, timeout_seconds: int, statements: list[iam.PolicyStatement]
+        self, owner: Construct, resource: CfnResource, timeout_seconds: int, statements: list[iam.PolicyStatement]
     ) -> iam.Policy:
         """Size the Lambda timeout for the resource and give it its own policy (under `owner`),
         which CloudFormation keeps until the resource's own Delete has run."""
@@ -289,70 +193,13 @@ class ConnectionProvider(Construct):
             "deleting or accepting cross-cluster connections; create is scoped to the source domain",
         )
         resource.node.add_dependency(policy)
-        drop_depends_on_already_referenced(cast(CfnResource, resource.node.default_child))
+        drop_depends_on_already_referenced(resource)
         return policy
 
     @property
     def service_token(self) -> str:
         """The function ARN CloudFormation invokes."""
         return self.function.function_arn
-
-
-@jsii.implements(IStableListProducer)
-class _DependsOnNotReferenced:
-    """A resource's DependsOn without the resources its properties already refer to (`Ref`, `Fn::GetAtt`,
-    `Fn::Sub`): CloudFormation orders those anyway, and cfn-lint warns about each (W3005). Every other
-    dependency, e.g. on a connection's own IAM policy or on a domain the properties do not name, stays."""
-
-    def __init__(self, resource: CfnResource) -> None:
-        self.resource = resource
-
-    def produce(self) -> list[str] | None:
-        """The logical ids left, sorted as CDK renders DependsOn; None (no DependsOn) when none is left."""
-        stack = Stack.of(self.resource)
-        referenced = set(_references(stack.resolve(self.resource._cfn_properties)))
-        left = {
-            str(stack.resolve(dependency.logical_id))
-            for dependency in self.resource.obtain_dependencies()
-            if isinstance(dependency, CfnResource) and Stack.of(dependency) is stack
-        }
-        return sorted(left - referenced) or None
-
-
-def _references(value: object) -> Iterator[str]:
-    """The logical ids a resolved CloudFormation value refers to."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                yield inner
-            elif key == "Fn::GetAtt" and isinstance(inner, list) and inner and isinstance(inner[0], str):
-                yield inner[0]
-            elif key == "Fn::Sub":
-                template = inner[0] if isinstance(inner, list) and inner else inner
-                if isinstance(template, str):
-                    yield from (name.split(".", 1)[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", template))
-            yield from _references(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from _references(inner)
-
-
-def drop_depends_on_already_referenced(resource: CfnResource) -> None:
-    """Render the resource's DependsOn without the dependencies its own references already enforce."""
-    resource.add_override("DependsOn", Lazy.list(_DependsOnNotReferenced(resource), omit_empty=True))
-
-
-def acknowledge(construct: Construct, rule: str, finding: str, reason: str) -> None:
-    """Acknowledge a cdk-nag finding with its reason, in both forms cdk-nag reads: aws-cdk-lib's Validations
-    acknowledgements (cdk-nag 3, with the id its report asks for: `AwsSolutions::AwsSolutions-IAM5[Resource::*]`)
-    and the `cdk_nag` resource metadata (cdk-nag 2). Neither needs cdk-nag installed."""
-    pack = rule.split("-", 1)[0]
-    Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule}[{finding}]", reason=reason))
-    default_child = construct.node.default_child
-    if isinstance(default_child, CfnResource):
-        default_child.add_metadata(
-            "cdk_nag", {"rules_to_suppress": [{"id": rule, "reason": reason, "applies_to": [finding]}]}
-        )
 
 
 def configure_provider(

@@ -17,7 +17,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from cross_cluster_search import DomainInfo, OutboundConnection, provider
+from cross_cluster_search import DomainInfo, OutboundConnection
+from cross_cluster_search import asset as lambda_asset
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "111111111111"
@@ -72,7 +73,7 @@ def test_synthesis_starts_no_process_and_skipping_bundling_changes_nothing(
 
     monkeypatch.setattr(subprocess, "run", no_process)
     monkeypatch.setattr(subprocess, "Popen", no_process)
-    provider.staged_asset.cache_clear()  # lay the asset out again, with processes forbidden
+    lambda_asset.staged_asset.cache_clear()  # lay the asset out again, with processes forbidden
     full, asset = synth_asset(tmp_path / "full")
     assert full == skipped
     assert (asset / "crhelper" / "resource_helper.py").is_file()
@@ -87,18 +88,18 @@ def test_user_unit_test_with_template_from_stack_sees_the_function() -> None:
         source=DomainInfo(owner_id=ACCOUNT, domain_name="logs-source", region="us-east-1"),
         destination=DomainInfo(owner_id=ACCOUNT, domain_name="logs-destination", region="us-east-1"),
     )
-    Template.from_stack(stack).has_resource_properties("AWS::Lambda::Function", {"Handler": provider.HANDLER})
+    Template.from_stack(stack).has_resource_properties("AWS::Lambda::Function", {"Handler": lambda_asset.HANDLER})
 
 
 def test_the_hash_is_over_paths_and_contents_only() -> None:
-    files = provider.asset_files()
-    digest = provider.asset_hash(files)
-    assert provider.asset_hash(dict(reversed(list(files.items())))) == digest
+    files = lambda_asset.asset_files()
+    digest = lambda_asset.asset_hash(files)
+    assert lambda_asset.asset_hash(dict(reversed(list(files.items())))) == digest
     changed = dict(files, **{"ccs_handler/index.py": files["ccs_handler/index.py"] + b"\n"})
-    assert provider.asset_hash(changed) != digest
+    assert lambda_asset.asset_hash(changed) != digest
     moved = {name.replace("ccs_handler/", "handler/"): content for name, content in files.items()}
-    assert provider.asset_hash(moved) != digest
-    _, staged_hash = provider.staged_asset()
+    assert lambda_asset.asset_hash(moved) != digest
+    _, staged_hash = lambda_asset.staged_asset()
     assert staged_hash == digest
 
 
@@ -116,21 +117,21 @@ def _fake_crhelper(site: Path, content: bytes, recorded: bytes) -> metadata.Dist
 
 def test_a_crhelper_file_changed_after_install_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = _fake_crhelper(tmp_path, b"# edited\n", b"# as released\n")
-    monkeypatch.setattr(provider.metadata, "distribution", lambda _: fake)
-    with pytest.raises(provider.AssetError, match=r"crhelper/resource_helper.py does not match its RECORD"):
-        provider.asset_files()
+    monkeypatch.setattr(lambda_asset.metadata, "distribution", lambda _: fake)
+    with pytest.raises(lambda_asset.AssetError, match=r"crhelper/resource_helper.py does not match its RECORD"):
+        lambda_asset.asset_files()
     intact = _fake_crhelper(tmp_path / "intact", b"# as released\n", b"# as released\n")
-    monkeypatch.setattr(provider.metadata, "distribution", lambda _: intact)
-    assert provider.asset_files()["crhelper/resource_helper.py"] == b"# as released\n"
+    monkeypatch.setattr(lambda_asset.metadata, "distribution", lambda _: intact)
+    assert lambda_asset.asset_files()["crhelper/resource_helper.py"] == b"# as released\n"
 
 
 def test_without_crhelper_installed_the_error_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     def missing(name: str) -> metadata.Distribution:
         raise metadata.PackageNotFoundError(name)
 
-    monkeypatch.setattr(provider.metadata, "distribution", missing)
-    with pytest.raises(provider.AssetError, match=r"^crhelper is not installed"):
-        provider.asset_files()
+    monkeypatch.setattr(lambda_asset.metadata, "distribution", missing)
+    with pytest.raises(lambda_asset.AssetError, match=r"^crhelper is not installed"):
+        lambda_asset.asset_files()
 
 
 def test_the_wheel_pins_the_crhelper_the_handler_is_tested_with() -> None:

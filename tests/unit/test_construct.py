@@ -17,6 +17,7 @@ from cross_cluster_search import (
     InboundConnectionAccepter,
     OutboundConnection,
 )
+from cross_cluster_search.ccs_handler.properties import parse_domain
 
 ACCOUNT = "111111111111"
 SOURCE = DomainInfo(owner_id=ACCOUNT, domain_name="logs-source", region="us-east-1")
@@ -75,7 +76,14 @@ def test_accept_defaults_follow_the_owner_accounts() -> None:
         source=DomainInfo(owner_id=cdk.Aws.ACCOUNT_ID, domain_name="a-src", region="us-east-1"),
         destination=DomainInfo(owner_id="333333333333", domain_name="a-dst", region="us-east-1"),
     )
-    connect(stack, "Forced", destination=OTHER_ACCOUNT, connection_alias="forced", accept_connection=True)
+    connect(
+        stack,
+        "Forced",
+        destination=OTHER_ACCOUNT,
+        connection_alias="forced",
+        accept_connection=True,
+        accept_role_arn="arn:aws:iam::222222222222:role/accept",  # only the destination's owner accepts
+    )
     template = Template.from_stack(stack)
     values = sorted(
         r["Properties"]["AcceptConnection"]
@@ -340,3 +348,14 @@ def test_provider_gets_no_asynchronous_retries_and_no_stale_events() -> None:
     # No event outlives the longest time CloudFormation waits for any of the stack's resources.
     assert 60 <= config["MaximumEventAgeInSeconds"] <= 21600
     assert config["MaximumEventAgeInSeconds"] >= int(resource["ServiceTimeout"])
+
+
+def test_a_domain_has_one_encoding_in_the_template_and_in_the_handlers_requests() -> None:
+    """DomainInfo (construct) and DomainRef (handler) share the contract's codec: what the template holds parses
+    back to the DomainRef whose API structure is that same mapping."""
+    stack = new_stack()
+    connect(stack)
+    props = only(Template.from_stack(stack), "Custom::OutboundCrossClusterSearchConnection")["Properties"]
+    for key, info in (("SourceDomainInfo", SOURCE), ("DestinationDomainInfo", DESTINATION)):
+        assert props[key] == info.as_properties()
+        assert parse_domain(key, props[key]).as_api() == props[key]

@@ -73,10 +73,13 @@ def test_each_imported_form_works_in_the_outbound_connection(
 def test_each_imported_form_works_in_the_accepter(
     imported: Callable[[cdk.Stack], Any], expected: dict[str, str], side: str
 ) -> None:
-    stack = new_stack()
+    # The accepter lives in its destination's account: the partner's (the stack's) when the import is the source,
+    # the import's when it is the destination.
+    owner = ACCOUNT if side == "source" else expected["OwnerId"]
+    stack = new_stack(env=cdk.Environment(account=owner, region="us-east-1"))
     domain = imported(stack)
     other = "destination" if side == "source" else "source"
-    partner = DomainInfo(owner_id="333333333333", domain_name="partner", region="us-east-1")
+    partner = DomainInfo(owner_id=ACCOUNT, domain_name="partner", region="us-east-1")
     InboundConnectionAccepter(stack, "Accept", **{side: domain, other: partner})
     template = Template.from_stack(stack)
     resource = next(iter(template.find_resources("Custom::InboundCrossClusterSearchConnectionAccepter").values()))

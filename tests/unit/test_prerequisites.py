@@ -330,3 +330,19 @@ def test_the_accepter_checks_this_accounts_domain() -> None:
     assert len(errors) == 1 and errors[0].startswith(
         "[Test/Accept] destination domain Test/Dst has fine-grained access control off"
     )
+
+
+def test_the_checks_read_the_app_as_it_is_at_synthesis() -> None:
+    """Nothing is kept between constructing and synthesizing: a connection removed from the tree no longer
+    counts, and two apps never see each other's connections."""
+    app = new_app()
+    stack = new_stack(app)
+    source = DomainInfo(owner_id=ACCOUNT, domain_name="logs", region="us-east-1")
+    connect(stack, source, DomainInfo(owner_id=ACCOUNT, domain_name="archive-a", region="us-east-1"), "First")
+    connect(stack, source, DomainInfo(owner_id=ACCOUNT, domain_name="archive-b", region="us-east-1"), "Second")
+    other_app = new_app()
+    other = new_stack(other_app)
+    connect(other, source, DomainInfo(owner_id=ACCOUNT, domain_name="archive-c", region="us-east-1"), "Third")
+    assert stack.node.try_remove_child("First")  # Second alone uses the alias now
+    assert synth_errors(app) == []
+    assert synth_errors(other_app) == []

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 
 from cross_cluster_search import ConnectionApi, DomainInfo, InboundConnectionAccepter, OutboundConnection
+from cross_cluster_search.ccs_handler.properties import show
 
 ACCOUNT = "111111111111"
 SOURCE = DomainInfo(owner_id=ACCOUNT, domain_name="logs-source", region="us-east-1")
@@ -45,7 +47,7 @@ def test_outbound_props_of_the_wrong_type(prop: str, value: Any, expected: str) 
         "api": ConnectionApi.OPENSEARCH,
     }
     props[prop] = value
-    with pytest.raises(TypeError, match=rf"^{prop} must be {expected}.*\(got {type(value).__name__}\)$"):
+    with pytest.raises(TypeError, match=rf"^{prop} must be {expected}.*\(got {re.escape(show(value))}\)(; .*)?$"):
         OutboundConnection(new_stack(), "Conn", **props)
 
 
@@ -62,7 +64,7 @@ def test_outbound_props_of_the_wrong_type(prop: str, value: Any, expected: str) 
 )
 def test_accepter_props_of_the_wrong_type(prop: str, value: Any, expected: str) -> None:
     props: dict[str, Any] = {"source": SOURCE, "destination": DESTINATION, prop: value}
-    with pytest.raises(TypeError, match=rf"^{prop} must be {expected} \(got {type(value).__name__}\)$"):
+    with pytest.raises(TypeError, match=rf"^{prop} must be {expected}.* \(got {re.escape(show(value))}\)$"):
         InboundConnectionAccepter(new_stack(), "Accept", **props)
 
 
@@ -74,7 +76,9 @@ def test_domain_info_fields_of_the_wrong_type(field: str) -> None:
 
 
 def test_skip_unavailable_yes_is_a_type_error_not_a_key_error() -> None:
-    with pytest.raises(TypeError, match=r"^skip_unavailable must be a bool or None \(got str\)$"):
+    with pytest.raises(
+        TypeError, match=r"^skip_unavailable must be a bool or None \(True, False, None\) \(got 'yes'\)$"
+    ):
         OutboundConnection(
             new_stack(),
             "Conn",
@@ -84,3 +88,16 @@ def test_skip_unavailable_yes_is_a_type_error_not_a_key_error() -> None:
             api=ConnectionApi.OPENSEARCH,
             skip_unavailable="yes",  # type: ignore[arg-type]
         )
+
+
+def test_a_type_error_shows_the_value_and_the_fix() -> None:
+    with pytest.raises(TypeError) as error:
+        OutboundConnection(
+            new_stack(),
+            "Conn",
+            source=SOURCE,
+            destination=DESTINATION,
+            connection_alias="logs",
+            api="opensearch",  # type: ignore[arg-type]
+        )
+    assert str(error.value) == "api must be a ConnectionApi such as ConnectionApi.OPENSEARCH (got 'opensearch')"

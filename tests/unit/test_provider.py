@@ -175,13 +175,13 @@ def test_help_shows_the_real_parameters_and_defaults() -> None:
     for construct in (OutboundConnection, InboundConnectionAccepter):
         signature = inspect.signature(construct)
         names = list(signature.parameters)
-        assert names[:3] == ["scope", "id_", "source"], names
+        assert names[:3] == ["scope", "id", "source"], names
         assert signature.parameters["timeout"].default is None
         text = pydoc.plain(pydoc.render_doc(construct))
-        assert f"{construct.__name__}(scope: constructs.Construct, id_: str, *, source:" in text
+        assert f"{construct.__name__}(scope: constructs.Construct, id: str, *, source:" in text
         assert "object at 0x" not in text
         assert ":default: - 10 minutes" in text
-    assert list(inspect.signature(ConnectionProvider).parameters) == ["scope", "id_", "options"]
+    assert list(inspect.signature(ConnectionProvider).parameters) == ["scope", "id", "options"]
 
 
 def test_the_package_has_its_version() -> None:

@@ -14,7 +14,7 @@ import pytest
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
 
-import cross_cluster_search.provider
+import cross_cluster_search.nag
 from app import CrossClusterSearchDemo
 from cross_cluster_search import (
     ConnectionApi,
@@ -104,7 +104,7 @@ def test_without_the_acknowledgements_cdk_nag_3_reports_the_wildcards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The control: cdk-nag 3 reads no v2 metadata, so the Validations acknowledgements are what silences it."""
-    monkeypatch.setattr(cross_cluster_search.provider, "Validations", _NoAcknowledgements)  # v2 metadata only
+    monkeypatch.setattr(cross_cluster_search.nag, "Validations", _NoAcknowledgements)  # v2 metadata only
     report = nag_report(user_app(tmp_path), tmp_path)
     assert report["conclusion"] == "failure"
     assert {v["ruleName"] for v in report["violations"]} == {"AwsSolutions-IAM5[Resource::*]"}

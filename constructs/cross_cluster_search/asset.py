@@ -1,0 +1,112 @@
+"""The Lambda asset: the handler modules and crhelper, laid out from the installed packages (no pip, no
+Docker, no network at synth time), with a hash that is the same on every machine."""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import hashlib
+import shutil
+import tempfile
+from functools import cache
+from importlib import metadata, resources
+from pathlib import Path, PurePosixPath
+
+from aws_cdk import AssetHashType
+from aws_cdk import aws_lambda as lambda_
+
+#: The handler's source: the packaged `cross_cluster_search.ccs_handler` (the repository's `lambda/` folder).
+HANDLER_DIR = Path(str(resources.files("cross_cluster_search.ccs_handler")))
+#: The handler modules' package name inside the Lambda asset, and the function's handler.
+ASSET_PACKAGE = "ccs_handler"
+HANDLER = f"{ASSET_PACKAGE}.index.handler"
+#: The handler's one dependency, copied into the asset from its installed distribution (pyproject.toml pins
+#: it, so every machine copies the same files); boto3 comes from the Lambda runtime.
+CRHELPER = "crhelper"
+#: crhelper's licence and notice (Apache-2.0) travel with it, under THIRD-PARTY-LICENSES/crhelper/. Nothing
+#: else from its .dist-info: METADATA, RECORD, INSTALLER and REQUESTED differ with the installer (pip, uv) and
+#: with how the wheel was built.
+_LICENSE_FILES = ("LICENSE", "NOTICE")
+#: Changes whenever the way the asset is laid out changes (part of the asset hash).
+_ASSET_FORMAT = "cross-cluster-search-asset/1"
+
+
+class AssetError(RuntimeError):
+    """The Lambda asset cannot be built from the installed packages."""
+
+
+def _record_digest(file: metadata.PackagePath) -> bytes | None:
+    """The sha256 digest the distribution's RECORD gives for the file, if any."""
+    if file.hash is None or file.hash.mode != "sha256":
+        return None
+    value = file.hash.value
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
+def asset_files() -> dict[str, bytes]:
+    """The asset's files by their relative POSIX path: the handler modules as the `ccs_handler` package and
+    crhelper's package files from its installed distribution, each checked against the distribution's RECORD.
+    No bytecode, no installer metadata: the same bytes on every machine, Python version and directory."""
+    files = {f"{ASSET_PACKAGE}/{source.name}": source.read_bytes() for source in HANDLER_DIR.glob("*.py")}
+    try:
+        dist = metadata.distribution(CRHELPER)
+    except metadata.PackageNotFoundError as error:
+        raise AssetError(f"{CRHELPER} is not installed: pip install 'cross-cluster-search' installs it") from error
+    for file in dist.files or []:
+        parts = PurePosixPath(file.as_posix()).parts
+        licence = parts[0].endswith(".dist-info") and parts[-1] in _LICENSE_FILES
+        if not licence and (parts[0] != CRHELPER or "__pycache__" in parts or file.suffix == ".pyc"):
+            continue
+        content = Path(str(file.locate())).read_bytes()
+        expected = _record_digest(file)
+        if expected is None or hashlib.sha256(content).digest() != expected:
+            raise AssetError(f"{CRHELPER}'s installed file {file} does not match its RECORD: reinstall {CRHELPER}")
+        name = f"THIRD-PARTY-LICENSES/{CRHELPER}/{parts[-1]}" if licence else "/".join(parts)
+        files[name] = content
+    if f"{CRHELPER}/resource_helper.py" not in files:
+        raise AssetError(f"{CRHELPER}'s installed distribution lists no {CRHELPER}/resource_helper.py")
+    return dict(sorted(files.items()))
+
+
+def asset_hash(files: dict[str, bytes]) -> str:
+    """sha256 over the asset's sorted paths and contents (nothing else: no times, modes or locations)."""
+    digest = hashlib.sha256(_ASSET_FORMAT.encode())
+    for name, content in sorted(files.items()):
+        digest.update(b"\0" + name.encode() + b"\0" + str(len(content)).encode() + b"\0" + content)
+    return digest.hexdigest()
+
+
+@cache
+def staged_asset() -> tuple[Path, str]:
+    """The asset laid out once per process in a temporary directory (CDK copies it into the cloud assembly),
+    and its hash."""
+    files = asset_files()
+    root = Path(tempfile.mkdtemp(prefix="ccs-asset-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    for name, content in files.items():
+        target = root.joinpath(*PurePosixPath(name).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        target.chmod(0o644)  # whatever the umask: Lambda reads the code as another user
+    for directory in (root, *(p for p in root.rglob("*") if p.is_dir())):
+        directory.chmod(0o755)
+    return root, asset_hash(files)
+
+
+def handler_code() -> lambda_.Code:
+    """The Lambda asset: the handler modules plus crhelper, from the installed packages (no pip, no Docker,
+    no network at synth time)."""
+    root, digest = staged_asset()
+    return lambda_.Code.from_asset(str(root), asset_hash=digest, asset_hash_type=AssetHashType.CUSTOM)
+
+
+__all__ = [
+    "ASSET_PACKAGE",
+    "HANDLER",
+    "HANDLER_DIR",
+    "AssetError",
+    "asset_files",
+    "asset_hash",
+    "handler_code",
+    "staged_asset",
+]

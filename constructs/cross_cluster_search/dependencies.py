@@ -1,0 +1,56 @@
+"""DependsOn without the dependencies a resource's own references already enforce (cfn-lint W3005)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import jsii
+from aws_cdk import CfnResource, IStableListProducer, Lazy, Stack
+
+
+@jsii.implements(IStableListProducer)
+class _DependsOnNotReferenced:
+    """A resource's DependsOn without the resources its properties already refer to (`Ref`, `Fn::GetAtt`,
+    `Fn::Sub`): CloudFormation orders those anyway, and cfn-lint warns about each (W3005). Every other
+    dependency, e.g. on a connection's own IAM policy or on a domain the properties do not name, stays."""
+
+    def __init__(self, resource: CfnResource) -> None:
+        self.resource = resource
+
+    def produce(self) -> list[str] | None:
+        """The logical ids left, sorted as CDK renders DependsOn; None (no DependsOn) when none is left."""
+        stack = Stack.of(self.resource)
+        referenced = set(_references(stack.resolve(self.resource._cfn_properties)))
+        left = {
+            str(stack.resolve(dependency.logical_id))
+            for dependency in self.resource.obtain_dependencies()
+            if isinstance(dependency, CfnResource) and Stack.of(dependency) is stack
+        }
+        return sorted(left - referenced) or None
+
+
+def _references(value: object) -> Iterator[str]:
+    """The logical ids a resolved CloudFormation value refers to."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                yield inner
+            elif key == "Fn::GetAtt" and isinstance(inner, list) and inner and isinstance(inner[0], str):
+                yield inner[0]
+            elif key == "Fn::Sub":
+                template = inner[0] if isinstance(inner, list) and inner else inner
+                if isinstance(template, str):
+                    yield from (name.split(".", 1)[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", template))
+            yield from _references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _references(inner)
+
+
+def drop_depends_on_already_referenced(resource: CfnResource) -> None:
+    """Render the resource's DependsOn without the dependencies its own references already enforce."""
+    resource.add_override("DependsOn", Lazy.list(_DependsOnNotReferenced(resource), omit_empty=True))
+
+
+__all__ = ["drop_depends_on_already_referenced"]
