@@ -79,6 +79,10 @@ class Stacks:
     #: Fault injection: action -> error code it answers with (HTTP 403, which botocore does not retry), e.g.
     #: {"ListStackResources": "AccessDenied"} for a CloudFormation that cannot be asked.
     refuse: dict[str, str] = field(default_factory=dict)
+    #: The next N requests answer `Throttling` (HTTP 400, "Rate exceeded"): CloudFormation's API throttles
+    #: per account (AWS CloudFormation API Reference, "Common Errors": Throttling, 400), and botocore's
+    #: standard retry mode retries it.
+    throttle_next: int = 0
 
     def named(self, name: str, region: str) -> StackView | None:
         """The stack of `region` with this name or id."""
@@ -122,6 +126,10 @@ class _Handler(BaseHTTPRequestHandler):
         action = form.get("Action", [""])[0]
         region = signed_region(self.headers.get("Authorization", ""))
         self.server.calls.append(action)
+        if self.server.stacks.throttle_next > 0:
+            self.server.stacks.throttle_next -= 1
+            self._error(400, "Throttling", "Rate exceeded")
+            return
         if action in self.server.stacks.refuse:
             self._error(403, self.server.stacks.refuse[action], f"{action} refused (fault injection)")
             return

@@ -33,8 +33,20 @@ from ccs_offline.local_server import LocalServer
 ES = "es"
 OPENSEARCH = "opensearch"
 LIMIT_PER_DOMAIN = 20
-#: States that count towards limits and alias uniqueness.
-_HOLDING = {"VALIDATING", "PENDING_ACCEPTANCE", "APPROVED", "PROVISIONING", "ACTIVE", "DELETING"}
+#: States that count towards limits and alias uniqueness. Whether a connection that failed validation or was
+#: rejected still holds its alias and counts toward the 20 is documented nowhere: the emulator takes the
+#: harsher case, until it is deleted.
+_HOLDING = {
+    "VALIDATING",
+    "VALIDATION_FAILED",
+    "PENDING_ACCEPTANCE",
+    "APPROVED",
+    "PROVISIONING",
+    "ACTIVE",
+    "REJECTING",
+    "REJECTED",
+    "DELETING",
+}
 
 
 class ApiError(Exception):
@@ -83,6 +95,8 @@ class StoredConnection:
     skip_unavailable: str | None = None
     due: float | None = None
     created_with: str = ""  #: the API (es or opensearch) whose create made it; see Realism.api_affinity
+    listed_from: float = 0.0  #: before this, no call finds it (Realism.describe_lag_seconds)
+    stale: tuple[str, str, float] | None = None  #: (status, message, until): what Describe shows until then
 
     def move(self, status: str, message: str = "", due: float | None = None) -> None:
         self.status, self.message, self.due = status, message, due
@@ -98,6 +112,12 @@ class Faults:
     validation_failure: str | None = None  #: every new connection fails validation with this message
     reject_all: bool = False  #: destination owners reject every pending connection at once
     rate_per_second: float | None = None  #: per-account request rate; beyond it, ThrottlingException
+    #: the next N accepts answer LimitExceededException (both models list it for AcceptInbound...: the
+    #: destination's 20 inbound connections)
+    accept_limit_exceeded: int = 0
+    #: status -> the code answers show instead: the service has added status codes before (FACTS), so an
+    #: answer may hold one no botocore model lists
+    shown_status: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,6 +143,12 @@ class Realism:
     - slow_answers: operation name -> seconds each answer is held back after the operation ran (the service
       did its work; the answer is late), so a client whose read timeout is shorter gives up (botocore's
       ReadTimeoutError, `Read timeout on endpoint URL`).
+    - describe_lag_seconds: Describe is eventually consistent (terraform-provider-aws,
+      internal/service/opensearch/inbound_connection_accepter.go: "Sometimes AWS just has consistency issues
+      and doesn't see our connection yet"; its outbound waiter tolerates not-found too). For this many seconds
+      after the create that made it, no call finds a connection (Describe does not list it; Accept and
+      Delete answer ResourceNotFoundException, the harsher reading), and after an accept, answers still show
+      the status from before the accept. Both APIs.
     """
 
     api_affinity: bool = True
@@ -130,6 +156,7 @@ class Realism:
     denied_actions: set[str] = field(default_factory=set)
     lost_create_answers: int = 0
     slow_answers: dict[str, float] = field(default_factory=dict)
+    describe_lag_seconds: float = 0.0
 
 
 #: The SDK names in the API-affinity error (aws/aws-sdk-js-v3#4453).
@@ -385,18 +412,19 @@ class ConnectionStore:
             created_with=service,
         )
         conn.move("VALIDATING", "Connection is being validated", self.clock() + self.delays.validating)
+        conn.listed_from = self.clock() + self.realism.describe_lag_seconds
         self.connections[conn.connection_id] = conn
-        item = _render(service, conn, "outbound")
+        item = _render(service, conn, "outbound", self.clock())
         return item
 
     def _visible(self, direction: str, account: str, region: str) -> list[StoredConnection]:
+        now = self.clock()
+        listed = [c for c in self.connections.values() if c.listed_from <= now]
         if direction == "outbound":
-            return [
-                c for c in self.connections.values() if (c.source["OwnerId"], c.source["Region"]) == (account, region)
-            ]
+            return [c for c in listed if (c.source["OwnerId"], c.source["Region"]) == (account, region)]
         return [
             c
-            for c in self.connections.values()
+            for c in listed
             if (c.destination["OwnerId"], c.destination["Region"]) == (account, region)
             and c.status not in ("VALIDATING", "VALIDATION_FAILED")
         ]
@@ -417,7 +445,7 @@ class ConnectionStore:
         size = params.get("MaxResults") or 100
         page = found[start : start + size]
         key = "CrossClusterSearchConnections" if service == ES else "Connections"
-        output: dict[str, Any] = {key: [_render(service, c, direction) for c in page]}
+        output: dict[str, Any] = {key: [_render(service, c, direction, self.clock()) for c in page]}
         if start + size < len(found):
             output["NextToken"] = base64.b64encode(str(start + size).encode()).decode()
         return output
@@ -436,7 +464,8 @@ class ConnectionStore:
         raise ApiError("ResourceNotFoundException", f"Connection {connection_id} not found")
 
     def _single(self, service: str, conn: StoredConnection, direction: str) -> Any:
-        return {("CrossClusterSearchConnection" if service == ES else "Connection"): _render(service, conn, direction)}
+        key = "CrossClusterSearchConnection" if service == ES else "Connection"
+        return {key: _render(service, conn, direction, self.clock())}
 
     def _pending_inbound(self, params: dict[str, Any], account: str, region: str) -> StoredConnection:
         """The caller's inbound connection, which only a pending request may be accepted or rejected from."""
@@ -447,6 +476,15 @@ class ConnectionStore:
 
     def _accept_inbound_connection(self, service: str, params: dict[str, Any], account: str, region: str) -> Any:
         conn = self._pending_inbound(params, account, region)
+        if self.faults.accept_limit_exceeded > 0:
+            self.faults.accept_limit_exceeded -= 1
+            domain = conn.destination["DomainName"]
+            raise ApiError(
+                "LimitExceededException", f"Domain {domain} already has {LIMIT_PER_DOMAIN} inbound connections"
+            )
+        lag = self.realism.describe_lag_seconds
+        if lag > 0:
+            conn.stale = (conn.status, conn.message, self.clock() + lag)
         if self.realism.api_affinity and conn.created_with and conn.created_with != service:
             raise ApiError(
                 "ValidationException",
@@ -565,22 +603,26 @@ _ES_INBOUND = {"PROVISIONING": "APPROVED", "ACTIVE": "APPROVED"}
 _ES_OUTBOUND = {"REJECTING": "REJECTED", "APPROVED": "PROVISIONING"}
 
 
-def _render(service: str, conn: StoredConnection, direction: str) -> dict[str, Any]:
-    """A connection in the shape each API and direction uses."""
+def _render(service: str, conn: StoredConnection, direction: str, now: float) -> dict[str, Any]:
+    """A connection in the shape each API and direction uses, as answers show it `now` (a status from before
+    an accept while Realism.describe_lag_seconds lasts)."""
+    status, message = conn.status, conn.message
+    if conn.stale is not None and now < conn.stale[2]:
+        status, message = conn.stale[0], conn.stale[1]
     if service == ES:
         table = _ES_INBOUND if direction == "inbound" else _ES_OUTBOUND
         item: dict[str, Any] = {
             "SourceDomainInfo": conn.source,
             "DestinationDomainInfo": conn.destination,
             "CrossClusterSearchConnectionId": conn.connection_id,
-            "ConnectionStatus": {"StatusCode": table.get(conn.status, conn.status), "Message": conn.message},
+            "ConnectionStatus": {"StatusCode": table.get(status, status), "Message": message},
         }
     else:
         item = {
             "LocalDomainInfo": {"AWSDomainInformation": conn.source},
             "RemoteDomainInfo": {"AWSDomainInformation": conn.destination},
             "ConnectionId": conn.connection_id,
-            "ConnectionStatus": {"StatusCode": conn.status, "Message": conn.message},
+            "ConnectionStatus": {"StatusCode": status, "Message": message},
             "ConnectionMode": conn.mode,
         }
         properties: dict[str, Any] = {}
@@ -589,13 +631,28 @@ def _render(service: str, conn: StoredConnection, direction: str) -> dict[str, A
         # The opensearch model: ConnectionProperties.Endpoint is "the endpoint of the remote domain, applicable
         # for VPC_ENDPOINT connection mode" (outbound only). When it appears is not documented: the emulator
         # shows it only once the connection is ACTIVE, the latest it could appear.
-        if direction == "outbound" and conn.mode == "VPC_ENDPOINT" and conn.status == "ACTIVE":
+        if direction == "outbound" and conn.mode == "VPC_ENDPOINT" and status == "ACTIVE":
             properties["Endpoint"] = _vpc_endpoint(conn.destination)
         if properties:
             item["ConnectionProperties"] = properties
     if direction == "outbound":
         item["ConnectionAlias"] = conn.alias
     return item
+
+
+def _disguised(output: Any, shown: dict[str, str]) -> Any:
+    """The answer with each ConnectionStatus.StatusCode in `shown` replaced (Faults.shown_status)."""
+    if not shown:
+        return output
+    if isinstance(output, list):
+        return [_disguised(item, shown) for item in output]
+    if not isinstance(output, dict):
+        return output
+    changed = {key: _disguised(value, shown) for key, value in output.items()}
+    code = changed.get("StatusCode")
+    if isinstance(code, str) and code in shown:
+        changed["StatusCode"] = shown[code]
+    return changed
 
 
 def _vpc_endpoint(domain: dict[str, str]) -> str:
@@ -723,6 +780,7 @@ class _Handler(BaseHTTPRequestHandler):
             invalid = validate(operation.output_shape, output)
             if invalid:
                 raise AssertionError(f"emulator produced an invalid {operation.name} response: {invalid}")
+            output = _disguised(output, store.faults.shown_status)
             late = store.realism.slow_answers.get(operation.name, 0.0)
             if late > 0:
                 store.sleep(late)  # outside the store's lock: other callers go on

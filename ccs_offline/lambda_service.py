@@ -179,6 +179,7 @@ class LambdaInvoker:
         with open(name, "ab") as output:  # appended to: reading it never moves where the process writes
             process = subprocess.Popen(
                 [sys.executable, "-S", str(BOOTSTRAP), function.handler],
+                stdin=subprocess.DEVNULL,  # never the caller's (pytest-xdist's workers talk over theirs)
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 env=env,

@@ -89,7 +89,7 @@ def offline(
     the account's other stacks (each `offline` adds its own). Everything keeps `clock`'s time: the store's
     too (made with `clock.now` and `clock.sleep`, or a new one here)."""
     store = store if store is not None else ConnectionStore(clock=clock.now, sleep=clock.sleep)
-    with running(store) as emulator, response_endpoint(clock.now) as endpoint:
+    with running(store) as emulator, response_endpoint(clock) as endpoint:
         key, secret = emulator.store.credentials_for(stack.account)
         environment = {**emulator.endpoint_env(), "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
         invoker = LambdaInvoker(endpoint, environment, coverage_data_file=coverage_data_file, clock=clock)

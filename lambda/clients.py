@@ -84,7 +84,9 @@ class BotoApis:
             service = "opensearch" if api == OPENSEARCH else "es"
 
             def call(verb: str, method: str, request: dict[str, Any]) -> dict[str, Any]:
-                return self._patiently(side, service, method, request, create=verb == "create")
+                # Create and accept make one attempt (timing.CREATE_MAX_ATTEMPTS): botocore would retry
+                # LimitExceededException as throttling; connections.py retries what is worth it.
+                return self._patiently(side, service, method, request, create=verb in ("create", "accept"))
 
             self._operations[(side, api)] = ConnectionOperations(call, api)
         return self._operations[(side, api)]

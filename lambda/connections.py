@@ -20,6 +20,7 @@ from .dialects import (
     DELETED,
     FAILED_STATES,
     GONE,
+    KNOWN_STATES,
     LIVE,
     NOT_DELETED,
     PENDING_ACCEPTANCE,
@@ -37,6 +38,14 @@ from .timing import Deadline, poll
 logger = logging.getLogger(__name__)
 
 THROTTLING_CODES = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+#: How long a connection that exists for this request (it made it, accepted it, or the stack holds its id) may
+#: be missing from the service's answers before it counts as gone. Describe is eventually consistent: a
+#: connection, or its new status after an accept, can be missing for some seconds after the call that made
+#: it (terraform-provider-aws, internal/service/opensearch/inbound_connection_accepter.go, "Sometimes AWS just
+#: has consistency issues and doesn't see our connection yet"; its outbound waiter tolerates not-found too),
+#: while a connection that existed stays visible, DELETED, for about 15 days.
+SETTLING_SECONDS = 30.0
+_SETTLING_PAUSE = 2.0
 
 
 class Apis(Protocol):
@@ -57,16 +66,54 @@ def wait_while(
     states: frozenset[str],
     fetch: Callable[[str], Connection | None],
     deadline: Deadline,
+    settling_from: float | None = None,
 ) -> Connection | None:
-    """Look again until the connection leaves `states`; None when it disappears."""
+    """Look again until the connection leaves `states`; None when it disappears. From `settling_from` (on the
+    deadline's clock: when this request made or accepted it) for SETTLING_SECONDS, a connection missing from
+    the answer is not gone but not listed yet: it counts as it was last seen."""
+    last = [connection]
+
+    def look() -> Connection | None:
+        current = fetch(connection.connection_id)
+        if current is None and settling_from is not None and deadline.now() - settling_from < SETTLING_SECONDS:
+            logger.info(
+                "Connection %s is not listed yet (eventual consistency): still %s",
+                connection.connection_id,
+                last[0].status,
+            )
+            return last[0]
+        if current is not None:
+            last[0] = current
+        return current
+
+    def timed_out(current: Connection | None) -> str:
+        shown = current or connection
+        unknown = "" if shown.status in KNOWN_STATES else ", a status this version does not know"
+        return f"{shown.describe()}{unknown} (raise TimeoutSeconds to wait longer)"
+
+    # A status no model lists may be a new transitional one: it is waited out too, and named if it stays.
     start: Connection | None = connection
     return poll(
         start,
-        lambda: fetch(connection.connection_id),
-        lambda current: current is not None and current.status in states,
+        look,
+        lambda current: current is not None and (current.status in states or current.status not in KNOWN_STATES),
         deadline,
-        lambda current: f"{(current or connection).describe()} (raise TimeoutSeconds to wait longer)",
+        timed_out,
     )
+
+
+def find_settled(
+    fetch: Callable[[str], Connection | None], connection_id: str, deadline: Deadline
+) -> Connection | None:
+    """The connection with this id, looking again for up to SETTLING_SECONDS while the service does not list
+    it (a connection the stack holds existed: missing is more likely not listed yet than gone)."""
+    started = deadline.now()
+    found = fetch(connection_id)
+    while found is None and deadline.now() - started < SETTLING_SECONDS and deadline.remaining() > _SETTLING_PAUSE:
+        logger.info("Connection %s is not listed (yet?); looking again in %.0f s", connection_id, _SETTLING_PAUSE)
+        deadline.sleep(_SETTLING_PAUSE)
+        found = fetch(connection_id)
+    return found
 
 
 def matches(connection: Connection, spec: OutboundSpec) -> bool:
@@ -126,8 +173,9 @@ def create_outbound(
             "%s %s", "Our create's answer was lost; it made" if created else "Adopting existing", adopted.describe()
         )
         connection = adopted
+    made_at = deadline.now() if created else None
     try:
-        return _settle(connection, spec, apis, deadline)
+        return _settle(connection, spec, apis, deadline, made_at)
     except Exception as error:
         if created and not _discard(connection.connection_id, source_api, deadline):
             raise Leftover(str(error), connection.connection_id) from error
@@ -187,25 +235,35 @@ def _adoptable(api: ConnectionOperations, spec: OutboundSpec) -> Connection | No
     return next((c for c in existing if matches(c, spec) and c.status in LIVE), None)
 
 
-def _settle(connection: Connection, spec: OutboundSpec, apis: Apis, deadline: Deadline) -> Connection:
-    """Wait out validation, then accept when asked and wait for ACTIVE."""
+def _settle(
+    connection: Connection, spec: OutboundSpec, apis: Apis, deadline: Deadline, made_at: float | None = None
+) -> Connection:
+    """Wait out validation, then accept when asked and wait for ACTIVE. `made_at`: when this request made the
+    connection (it may not be listed for a while after)."""
     source_api = apis.source()
-    validated = wait_while(connection, frozenset({VALIDATING}), source_api.get_outbound, deadline)
+    validated = wait_while(connection, frozenset({VALIDATING}), source_api.get_outbound, deadline, made_at)
     settled = _check_not_failed(validated, "outbound")
     if not spec.accept or settled.status == ACTIVE:
         return settled
     if settled.status == PENDING_ACCEPTANCE:
         try:
-            accept_through_either_api(apis, settled.connection_id, spec.api)
+            accept_through_either_api(apis, settled.connection_id, spec.api, deadline)
         except ClientError as error:
             # Another copy of the same request (CloudFormation's invocation is asynchronous and may arrive
             # twice) may have accepted it first: a connection that moved on is no failure.
-            again = source_api.get_outbound(settled.connection_id)
-            if again is None or again.status not in ACCEPTED:
+            again = (
+                None
+                if _final_refusal(error)
+                else _accepted_elsewhere(source_api.get_outbound, settled.connection_id, deadline)
+            )
+            if again is None:
                 raise ConnectionFailed(f"Accepting {settled.connection_id} failed: {describe_error(error)}") from error
             logger.info("Accept refused, but %s: carrying on", again.describe())
             settled = again
-    active = wait_while(settled, ACCEPTING, source_api.get_outbound, deadline)
+        accepted_at: float | None = deadline.now()
+    else:
+        accepted_at = made_at
+    active = wait_while(settled, ACCEPTING, source_api.get_outbound, deadline, accepted_at)
     return _check_not_failed(active, "outbound")
 
 
@@ -214,28 +272,67 @@ def _settle(connection: Connection, spec: OutboundSpec, apis: Apis, deadline: De
 _OTHER_API_NEEDED = re.compile(r"created using .+ cannot be accepted with", re.IGNORECASE)
 
 
-def accept_through_either_api(apis: Apis, connection_id: str, api: str) -> Connection:
+def accept_through_either_api(apis: Apis, connection_id: str, api: str, deadline: Deadline) -> Connection:
     """Accept through `api`; when the service answers that the connection was created through the other API
-    (only that one may accept it), accept through that one."""
+    (only that one may accept it), accept through that one. The accept makes one attempt per call (botocore
+    would retry LimitExceededException as throttling): throttling and 5xx are tried again here."""
     try:
-        return apis.destination_as(api).accept_inbound(connection_id)
+        return _through_transient(lambda: apis.destination_as(api).accept_inbound(connection_id), deadline)
     except ClientError as error:
         message = str(error.response.get("Error", {}).get("Message", ""))
         if error_code(error) != "ValidationException" or not _OTHER_API_NEEDED.search(message):
             raise
         other = ELASTICSEARCH if api == OPENSEARCH else OPENSEARCH
         logger.info("%s was created through the other API: accepting it through %s", connection_id, other)
-        return apis.destination_as(other).accept_inbound(connection_id)
+        return _through_transient(lambda: apis.destination_as(other).accept_inbound(connection_id), deadline)
+
+
+def _through_transient(call: Callable[[], Connection], deadline: Deadline) -> Connection:
+    """`call`, tried again after throttling or a 5xx while the deadline allows (an accept whose answer was
+    lost may have been carried out: the next try is refused, and the caller finds it accepted)."""
+    pause = 1.0
+    while True:
+        try:
+            return call()
+        except ClientError as error:
+            if not _transient(error) or deadline.remaining() <= pause:
+                raise
+            logger.info("Accept answered %s; trying again in %.0f s", error_code(error), pause)
+        deadline.sleep(pause)
+        pause = min(pause * 2, 10.0)
 
 
 def _discard(connection_id: str, api: ConnectionOperations, deadline: Deadline) -> bool:
-    """Best-effort cleanup of a connection this invocation created; whether it is DELETED."""
+    """Best-effort cleanup of a connection this invocation created; whether it is confirmed DELETED (a
+    connection the service does not list yet is not confirmed: it may still appear)."""
     try:
-        delete_connection(connection_id, api.get_outbound, api.delete_outbound, deadline.fresh(CLEANUP_SECONDS))
-        return True
+        if delete_connection(connection_id, api.get_outbound, api.delete_outbound, deadline.fresh(CLEANUP_SECONDS)):
+            return True
+        logger.error("Could not confirm that connection %s is deleted: the service does not list it", connection_id)
     except Exception:
         logger.exception("Could not clean up connection %s", connection_id)
-        return False
+    return False
+
+
+def _final_refusal(error: ClientError) -> bool:
+    """A refused accept that no other copy's accept explains: the destination's limit of 20 inbound
+    connections (LimitExceededException, in both APIs' AcceptInbound models) or a denial."""
+    return error_code(error) in {"LimitExceededException", "AccessDeniedException"}
+
+
+def _accepted_elsewhere(
+    fetch: Callable[[str], Connection | None], connection_id: str, deadline: Deadline
+) -> Connection | None:
+    """After a refused accept: the connection as another copy of this request accepted it (its new status may
+    take a while to show, SETTLING_SECONDS at most); None when it was not accepted."""
+    started = deadline.now()
+    while True:
+        again = fetch(connection_id)
+        if again is not None and again.status in ACCEPTED:
+            return again
+        if deadline.now() - started >= SETTLING_SECONDS or deadline.remaining() <= _SETTLING_PAUSE:
+            return None
+        deadline.sleep(_SETTLING_PAUSE)
 
 
 def update_outbound(
@@ -250,7 +347,11 @@ def update_outbound(
     otherwise replace it. A replacement that keeps source and alias must delete the old connection first,
     which a stack rollback cannot undo: refused unless asked for, and always under Retain."""
     source_api = apis.source()
-    current = source_api.get_outbound(connection_id) if looks_like_connection_id(connection_id) else None
+    current = (
+        find_settled(source_api.get_outbound, connection_id, deadline)
+        if looks_like_connection_id(connection_id)
+        else None
+    )
     if current is not None and current.status in LIVE:
         if matches(current, new):
             return _settle(current, new, apis, deadline)
@@ -300,19 +401,31 @@ def delete_connection(
     fetch: Callable[[str], Connection | None],
     delete: Callable[[str], Connection | None],
     deadline: Deadline,
-) -> None:
-    """Delete through `delete` and wait through `fetch` until the connection is DELETED."""
-    try:
-        deleting = delete(connection_id)
-    except ClientError:
-        current = fetch(connection_id)  # a refusal for a connection that is already DELETED is no failure
-        if current is not None and current.status != DELETED:
-            raise
-        deleting = None
-    if deleting is None:
-        logger.info("Connection %s is already gone", connection_id)
-        return
-    wait_while(deleting, NOT_DELETED, fetch, deadline)
+) -> bool:
+    """Delete through `delete` and wait through `fetch` until the connection is DELETED; whether it was seen
+    DELETED. A connection the service does not know is looked for again for SETTLING_SECONDS (a connection
+    that existed stays listed as DELETED for days, so missing is more likely not listed yet); then it counts as
+    gone (False)."""
+    started = deadline.now()
+    while True:
+        try:
+            deleting = delete(connection_id)
+        except ClientError:
+            current = fetch(connection_id)  # a refusal for a connection that is already DELETED is no failure
+            if current is not None and current.status != DELETED:
+                raise
+            deleting = current
+        if deleting is None:  # the delete does not know it: is it listed (DELETED), or not (yet)?
+            deleting = fetch(connection_id)
+        if deleting is not None:
+            break
+        if deadline.now() - started >= SETTLING_SECONDS or deadline.remaining() <= _SETTLING_PAUSE:
+            logger.info("Connection %s is not known to the service: already gone", connection_id)
+            return False
+        logger.info("Connection %s is not listed (yet?); deleting again in %.0f s", connection_id, _SETTLING_PAUSE)
+        deadline.sleep(_SETTLING_PAUSE)
+    final = wait_while(deleting, NOT_DELETED, fetch, deadline, settling_from=deadline.now())
+    return final is None or final.status == DELETED
 
 
 class ConnectionGone(ConnectionFailed):
@@ -345,7 +458,7 @@ def accept_inbound(
         return [c for c in api.find_inbound(spec.source, spec.destination) if c.status not in GONE | FAILED_STATES]
 
     if known_id is not None and wanted in (None, known_id):
-        own = api.get_inbound(known_id)
+        own = find_settled(api.get_inbound, known_id, deadline)
         if own is None or own.status in GONE | FAILED_STATES:
             others = ", ".join(c.connection_id for c in candidates()) or "none"
             last = own or Connection(known_id, spec.source, spec.destination, DELETED)
@@ -383,19 +496,23 @@ def accept_inbound(
     assert found is not None
     if found.status == PENDING_ACCEPTANCE:
         try:
-            found = accept_through_either_api(apis, found.connection_id, spec.api)
+            found = accept_through_either_api(apis, found.connection_id, spec.api, deadline)
             taken = True
         except ClientError as error:
-            again = api.get_inbound(found.connection_id)  # a duplicate delivery may have accepted it first
-            if again is None or again.status not in ACCEPTED:
+            # A duplicate delivery may have accepted it first (its new status may not show at once).
+            again = (
+                None if _final_refusal(error) else _accepted_elsewhere(api.get_inbound, found.connection_id, deadline)
+            )
+            if again is None:
                 raise ConnectionFailed(f"Accepting {found.connection_id} failed: {describe_error(error)}") from error
             found, taken = again, False
+        accepted_at: float | None = deadline.now()
     else:
-        taken = found.connection_id == known_id
+        taken, accepted_at = found.connection_id == known_id, None
     if not taken and may_take is not None:
         may_take(found)
     # OpenSearch inbound connections go APPROVED -> PROVISIONING -> ACTIVE; the ES API's end at APPROVED.
-    settled = wait_while(found, accepter_moving(spec), api.get_inbound, deadline)
+    settled = wait_while(found, accepter_moving(spec), api.get_inbound, deadline, accepted_at)
     return _check_not_failed(settled, "inbound")
 
 

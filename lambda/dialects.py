@@ -44,6 +44,9 @@ ACCEPTING = frozenset({PENDING_ACCEPTANCE, APPROVED, PROVISIONING})
 NOT_DELETED = LIVE | FAILED_STATES | {DELETING}
 #: States that mean the destination owner already said yes.
 ACCEPTED = frozenset({APPROVED, PROVISIONING, ACTIVE})
+#: Every status either API's model lists (botocore's es and opensearch models); the service has added codes
+#: before, so an answer may hold another one.
+KNOWN_STATES = NOT_DELETED | {DELETED}
 
 _NOT_FOUND = "ResourceNotFoundException"
 _MAX_MESSAGE = 160

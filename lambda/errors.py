@@ -24,6 +24,11 @@ class CloudFormationUnavailable(ConnectionFailed):
     """CloudFormation could not be asked (after botocore's retries); the message names the cause."""
 
 
+class LateRequest(ConnectionFailed):
+    """A request CloudFormation can no longer be waiting for (a late copy from Lambda's queue): it changed
+    nothing, and says why."""
+
+
 class Leftover(ConnectionFailed):
     """A failure after which a connection this request made is still there, because deleting it again failed
     too: a Create answers FAILED with its id as the physical id (so CloudFormation's rollback Delete deletes

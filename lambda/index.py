@@ -1,8 +1,9 @@
 """Lambda entry point: CloudFormation's custom resource protocol through crhelper, and nothing else.
 
-crhelper calls the callback for the request type and answers on the ResponseURL; each callback runs the
-request (resources.py) on the invocation's own clock, and hands crhelper the physical id, the attributes, or
-a failure whose reason keeps its start and hides secret values (reasons.py).
+crhelper calls the callback for the request type; each callback runs the request (resources.py) on the
+invocation's own clock, and hands crhelper the physical id, the attributes, or a failure whose reason keeps
+its start and hides secret values (reasons.py). The answer goes back through delivery.py, not crhelper's own
+sender, and nothing runs when no answer could get back at all.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from crhelper import CfnResource
 
-from . import reasons, request, resources
+from . import connections, delivery, reasons, request, resources
 from .errors import Leftover
 from .timing import Clock, system_clock
 
@@ -23,8 +24,28 @@ logger = logging.getLogger(__name__)
 #: Starts the log line of every connection a failed request may leave behind (resources.py).
 KEPT_MARKER = resources.KEPT_MARKER
 
+
+class _CfnResource(CfnResource):  # type: ignore[misc]  # crhelper has no type information
+    """crhelper, answering through delivery.deliver: bounded timeouts, within the time left, 2xx only."""
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:  # noqa: ARG002
+        context = self._context
+
+        def deliver(url: str, body: dict[str, Any], _ssl_verify: Any = None) -> None:
+            # crhelper's own timer answers 0.5 s before the end: the answer must be out before it.
+            left = lambda: context.get_remaining_time_in_millis() / 1000 - 1.0  # noqa: E731
+            if not delivery.deliver(url, body, system_clock(), left) and body.get("Status") == "SUCCESS":
+                physical_id = str(body.get("PhysicalResourceId", ""))
+                if self.RequestType != "Delete" and connections.looks_like_connection_id(physical_id):
+                    logger.error(
+                        "%s %s: CloudFormation was not told about it (no answer delivered)", KEPT_MARKER, physical_id
+                    )
+
+        super()._send(status, reason, send_response=deliver)
+
+
 # INFO logging never prints the event (it holds the pre-signed ResponseURL); no 120 s sleep on Delete.
-helper = CfnResource(json_logging=False, log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
+helper = _CfnResource(json_logging=False, log_level="INFO", boto_level="WARNING", sleep_on_delete=0)
 
 
 class Failed(Exception):
@@ -68,6 +89,15 @@ def handler(event: Any, context: Any) -> None:
     """The Lambda handler: checks the request's envelope, then crhelper calls the matching function and responds."""
     if not request.is_cloudformation_request(event):
         logger.error("Not a CloudFormation request (no https ResponseURL): nothing to answer")
+        return
+    unreachable = delivery.unreachable(event["ResponseURL"])
+    if unreachable is not None:
+        # Changing anything now would leave it with CloudFormation never told (a VPC without a route to S3).
+        logger.error(
+            "Changed nothing: no answer could reach CloudFormation's ResponseURL host (%s). Give the function "
+            "a route to Amazon S3 (a NAT gateway or an S3 gateway endpoint)",
+            unreachable,
+        )
         return
     problem = request.envelope_problem(event)
     helper(event if problem is None else request.stand_in(event, problem), context)

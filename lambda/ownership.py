@@ -45,19 +45,15 @@ def _cause(error: ClientError | BotoCoreError) -> str:
     )
 
 
-def holders(client: Any, stack_id: str, physical_id: str, types: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(logical id, status) of every resource of this stack, of one of `types`, whose physical id is
-    `physical_id` (ListStackResources, every page). Raises CloudFormationUnavailable when it cannot say."""
+def _resources(client: Any, stack_id: str, physical_id: str, types: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every resource of this stack of one of `types` (ListStackResources, every page). Raises
+    CloudFormationUnavailable when it cannot say."""
     request: dict[str, Any] = {"StackName": stack_id}
-    found: list[tuple[str, str]] = []
+    found: list[dict[str, Any]] = []
     try:
         while True:
             page = client.list_stack_resources(**request)
-            found += [
-                (str(resource["LogicalResourceId"]), str(resource.get("ResourceStatus", "")))
-                for resource in page.get("StackResourceSummaries", [])
-                if resource.get("PhysicalResourceId") == physical_id and resource.get("ResourceType") in types
-            ]
+            found += [r for r in page.get("StackResourceSummaries", []) if r.get("ResourceType") in types]
             if not page.get("NextToken"):
                 return found
             request["NextToken"] = page["NextToken"]
@@ -67,17 +63,44 @@ def holders(client: Any, stack_id: str, physical_id: str, types: tuple[str, ...]
         ) from error
 
 
-def held_elsewhere(client: Any, stack_id: str, logical_id: str, physical_id: str, types: tuple[str, ...]) -> str | None:
+def holders(client: Any, stack_id: str, physical_id: str, types: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(logical id, status) of every resource of this stack, of one of `types`, whose physical id is
+    `physical_id` (ListStackResources, every page). Raises CloudFormationUnavailable when it cannot say."""
+    return [
+        (str(r["LogicalResourceId"]), str(r.get("ResourceStatus", "")))
+        for r in _resources(client, stack_id, physical_id, types)
+        if r.get("PhysicalResourceId") == physical_id
+    ]
+
+
+def held_elsewhere(
+    client: Any,
+    stack_id: str,
+    logical_id: str,
+    physical_id: str,
+    types: tuple[str, ...],
+    deadline: Deadline | None = None,
+) -> str | None:
     """The logical id of another resource of this stack that holds `physical_id` and is not being deleted;
-    None when there is none. Raises CloudFormationUnavailable when CloudFormation cannot say."""
-    return next(
-        (
-            holder
-            for holder, status in holders(client, stack_id, physical_id, types)
-            if holder != logical_id and not status.startswith("DELETE_")
-        ),
-        None,
-    )
+    None when there is none. ListStackResources shows a resource's physical id some seconds after its answer:
+    while another live resource of the same type shows none yet (a renamed construct that just took the
+    connection over), it is asked again, OWNERSHIP_ANSWER_SECONDS at most (on `deadline`'s clock). Raises
+    CloudFormationUnavailable when CloudFormation cannot say."""
+    started = None if deadline is None else deadline.now()
+    while True:
+        others = [
+            r
+            for r in _resources(client, stack_id, physical_id, types)
+            if r.get("LogicalResourceId") != logical_id and not str(r.get("ResourceStatus", "")).startswith("DELETE_")
+        ]
+        holder = next((str(r["LogicalResourceId"]) for r in others if r.get("PhysicalResourceId") == physical_id), None)
+        unshown = [str(r["LogicalResourceId"]) for r in others if not r.get("PhysicalResourceId")]
+        if holder is not None or not unshown or deadline is None or started is None:
+            return holder
+        if deadline.now() - started >= OWNERSHIP_ANSWER_SECONDS or deadline.remaining() <= 1.0:
+            return None
+        logger.info("%s of this stack shows no physical id yet: asking again", ", ".join(unshown))
+        deadline.sleep(1.0)
 
 
 def prove_held_by_this_stack(

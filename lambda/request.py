@@ -7,9 +7,12 @@ has a ResponseURL still gets a FAILED answer naming the field.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import os
+import time
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from .contract import ACCEPTER_TYPE, OUTBOUND_TYPE, RESOURCE_TYPES, SERVICE_TIMEOUT_MAX_SECONDS
 from .properties import InvalidInput, whole_seconds
@@ -110,6 +113,53 @@ def service_timeout(event: dict[str, Any]) -> float | None:
         seconds = whole_seconds(str(value) if isinstance(value, int) and not isinstance(value, bool) else value)
         if seconds is not None and 0 < seconds <= SERVICE_TIMEOUT_MAX_SECONDS:
             return float(seconds)
+    return None
+
+
+#: How long CloudFormation waits for a custom resource without ServiceTimeout: one hour (CloudFormation User
+#: Guide, "Custom resources": the ServiceTimeout property's default and maximum).
+DEFAULT_SERVICE_TIMEOUT_SECONDS = SERVICE_TIMEOUT_MAX_SECONDS
+
+
+def _query_value(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def response_url_times(event: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(signed, expires) in epoch seconds, as the pre-signed S3 ResponseURL carries them: SigV4 URLs have
+    X-Amz-Date (YYYYMMDD'T'HHMMSS'Z') and X-Amz-Expires (seconds); older SigV2 URLs only Expires (epoch
+    seconds). CloudFormation signs the URL when it sends the request. None for what the URL does not say."""
+    query = parse_qs(urlsplit(str(event.get("ResponseURL", ""))).query)
+    signed = expires = None
+    date = _query_value(query, "X-Amz-Date")
+    if date is not None:
+        try:
+            signed = float(calendar.timegm(time.strptime(date, "%Y%m%dT%H%M%SZ")))
+        except ValueError:
+            signed = None
+        lifetime = whole_seconds(_query_value(query, "X-Amz-Expires"))
+        expires = None if signed is None or lifetime is None else signed + lifetime
+    else:
+        expires_value = whole_seconds(_query_value(query, "Expires"))
+        expires = None if expires_value is None else float(expires_value)
+    return signed, expires
+
+
+def no_longer_awaited(event: dict[str, Any], wall_now: float) -> str | None:
+    """Why CloudFormation can no longer be waiting for this request's answer (its ResponseURL expired, or the
+    resource's ServiceTimeout has passed since the URL was signed), or None. Lambda may deliver an
+    asynchronous event long after it was sent: it keeps events that met throttling or a 5xx in its queue for
+    up to the function's maximum event age ("How Lambda handles errors and retries with asynchronous
+    invocation", Lambda Developer Guide)."""
+    signed, expires = response_url_times(event)
+    shown = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(wall_now))
+    if expires is not None and wall_now > expires:
+        return f"its ResponseURL expired at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(expires))} (now {shown})"
+    waits = service_timeout(event) or DEFAULT_SERVICE_TIMEOUT_SECONDS
+    if signed is not None and wall_now > signed + waits:
+        sent = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(signed))
+        return f"CloudFormation sent it at {sent} and waits {waits:.0f} s for an answer (now {shown})"
     return None
 
 

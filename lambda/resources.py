@@ -13,9 +13,17 @@ from typing import Any
 
 from . import connections, ownership, request
 from .clients import IAM_PROPAGATION_SECONDS, BotoApis
-from .contract import ATTR_ALIAS, ATTR_CONNECTION_ID, ATTR_ENDPOINT, ATTR_STATUS, DESTINATION, SOURCE
+from .contract import (
+    ATTR_ALIAS,
+    ATTR_CONNECTION_ID,
+    ATTR_ENDPOINT,
+    ATTR_STATUS,
+    DESTINATION,
+    OWNERSHIP_ANSWER_SECONDS,
+    SOURCE,
+)
 from .dialects import ACCEPTING, PENDING_ACCEPTANCE, VALIDATING, Connection
-from .errors import CloudFormationUnavailable, ConnectionFailed, Leftover
+from .errors import CloudFormationUnavailable, ConnectionFailed, LateRequest, Leftover
 from .properties import AccepterSpec, OutboundSpec, parse_accepter, parse_delete_target, parse_outbound
 from .timing import Budget, Clock, Deadline
 
@@ -26,6 +34,28 @@ logger = logging.getLogger(__name__)
 KEPT_MARKER = "KEPT_CONNECTION"
 #: Stack statuses in which CloudFormation is rolling an update back (DescribeStacks' StackStatus values).
 ROLLBACK_STATUSES = frozenset({"UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"})
+#: Stack statuses in which CloudFormation sends no Create: it is rolling back, deleting, cleaning up, or
+#: done (DescribeStacks' StackStatus values). A Create arriving then is a late copy of one it already gave
+#: up on (Lambda keeps asynchronous events for up to the maximum event age).
+NO_CREATE_STATUSES = frozenset(
+    {
+        "CREATE_FAILED",
+        "CREATE_COMPLETE",
+        "ROLLBACK_IN_PROGRESS",
+        "ROLLBACK_FAILED",
+        "ROLLBACK_COMPLETE",
+        "DELETE_IN_PROGRESS",
+        "DELETE_FAILED",
+        "DELETE_COMPLETE",
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_COMPLETE",
+        "UPDATE_FAILED",
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "UPDATE_ROLLBACK_FAILED",
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_ROLLBACK_COMPLETE",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +79,25 @@ def _answer(connection: Connection, alias: str | None) -> Answer:
 
 
 def _budget(event: dict[str, Any], context: Any, clock: Clock) -> Budget:
-    return Budget(context, request.service_timeout(event), clock)
+    return Budget(context, request.service_timeout(event), clock, request.response_url_times(event)[0])
+
+
+def _check_awaited(event: dict[str, Any], clock: Clock) -> None:
+    """Nothing is created, replaced or accepted once CloudFormation can no longer be waiting for the answer."""
+    late = request.no_longer_awaited(event, clock.wall())
+    if late is not None:
+        raise LateRequest(f"Changed nothing: this {event['RequestType']} arrived too late to be answered: {late}")
+
+
+def _check_stack_creates(event: dict[str, Any], apis: BotoApis) -> None:
+    """A Create changes nothing while the stack is rolling back, being deleted or done: CloudFormation sends
+    none then, so this is a late copy of a request its stack already gave up on."""
+    status = ownership.stack_status(apis.cloudformation(request.stack_region(event)), event["StackId"])
+    if status in NO_CREATE_STATUSES:
+        raise LateRequest(
+            f"Changed nothing: stack {event['StackId'].split('/')[-2]} is {status}, so CloudFormation is not "
+            "waiting for this Create (a late copy of a request Lambda kept in its queue)"
+        )
 
 
 def _guard(
@@ -102,6 +150,8 @@ def _outbound_apis(spec: OutboundSpec, budget: Budget) -> BotoApis:
 def _accept(event: dict[str, Any], budget: Budget) -> Answer:
     accepter: AccepterSpec = parse_accepter(event.get("ResourceProperties"))
     apis = BotoApis(accepter.api, accepter.source.region, accepter.destination.region, budget)
+    if event["RequestType"] == "Create":
+        _check_stack_creates(event, apis)
     physical_id = str(event.get("PhysicalResourceId", ""))
     known = physical_id if connections.looks_like_connection_id(physical_id) else None
     deadline = budget.deadline(accepter.timeout_seconds)
@@ -134,18 +184,26 @@ def create(event: dict[str, Any], context: Any, clock: Clock) -> Answer:
     names a connection made and not deleted again, for the FAILED answer's physical id."""
     if request.PROBLEM in event:
         raise ValueError(event[request.PROBLEM])
+    _check_awaited(event, clock)
     budget = _budget(event, context, clock)
     if request.is_accepter(event):
         return _accept(event, budget)
     spec = parse_outbound(event.get("ResourceProperties"))
     apis = _outbound_apis(spec, budget)
+    _check_stack_creates(event, apis)
     deadline = budget.deadline(spec.timeout_seconds)
-    created = connections.create_outbound(spec, apis, deadline, _outbound_guard(event, spec, apis, deadline))
+    try:
+        created = connections.create_outbound(spec, apis, deadline, _outbound_guard(event, spec, apis, deadline))
+    except Leftover as left:
+        # The FAILED answer carries its id (index.py), so CloudFormation's rollback Delete tries again.
+        logger.error("%s %s: made by a failed Create, and not confirmed deleted", KEPT_MARKER, left.connection_id)
+        raise
     return _answer(created, spec.alias)
 
 
 def update(event: dict[str, Any], context: Any, clock: Clock) -> Answer:
     """Update in place when only options changed; replace otherwise (a new id)."""
+    _check_awaited(event, clock)
     budget = _budget(event, context, clock)
     if request.is_accepter(event):
         return _accept(event, budget)
@@ -180,7 +238,12 @@ def delete(event: dict[str, Any], context: Any, clock: Clock) -> None:
     cloudformation = apis.cloudformation(request.stack_region(event))
     try:
         holder = ownership.held_elsewhere(
-            cloudformation, event["StackId"], event["LogicalResourceId"], physical_id, request.own_types(event)
+            cloudformation,
+            event["StackId"],
+            event["LogicalResourceId"],
+            physical_id,
+            request.own_types(event),
+            budget.deadline(OWNERSHIP_ANSWER_SECONDS + 1, reserve=0),
         )
     except CloudFormationUnavailable as unavailable:
         # Deleting on a guess could take a live connection from a renamed construct; keeping it may leak it

@@ -19,17 +19,23 @@ from .contract import CLEANUP_RESERVE_SECONDS, RESPONSE_RESERVE_SECONDS, SERVICE
 from .errors import DeadlineExceeded
 
 
+def _epoch_seconds() -> float:
+    return time.time()
+
+
 @dataclass(frozen=True)
 class Clock:
-    """Seconds on a monotonic clock, and a way to pass them. One per invocation, passed to all that wait."""
+    """Seconds on a monotonic clock, a way to pass them, and the time of day (epoch seconds, to compare with
+    times CloudFormation wrote). One per invocation, passed to all that wait."""
 
     now: Callable[[], float]
     sleep: Callable[[float], None]
+    wall: Callable[[], float] = _epoch_seconds
 
 
 def system_clock() -> Clock:
     """The machine's clock, as the time module gives it when the invocation starts."""
-    return Clock(time.monotonic, time.sleep)
+    return Clock(time.monotonic, time.sleep, time.time)
 
 
 # --- one service call --------------------------------------------------------------------------
@@ -56,16 +62,16 @@ POLICIES = (CallPolicy(8, 3, 10), CallPolicy(4, 2, 5), CallPolicy(2, 1, 2), Call
 SHORTEST_CALL = POLICIES[-1]
 #: Seconds a last short service call may take: its worst case, plus margin.
 LAST_CALL_SECONDS = SHORTEST_CALL.worst_case_seconds() + 0.5
-#: botocore counts LimitExceededException (the 20-connection limit, which no retry fixes) as throttling, and
-#: its retries hide which answers were lost (a 5xx after which the service may have made the connection)
-#: from throttled ones (nothing made): the create call makes one attempt, and connections.py retries
-#: throttling, 5xx and time-outs itself, seeing each one, within the deadline.
+#: botocore counts LimitExceededException (the 20-connection limit, which no retry fixes; create and accept
+#: both answer it) as throttling, and its retries hide which answers were lost (a 5xx after which the service
+#: may have acted) from throttled ones (nothing done): create and accept calls make one attempt, and
+#: connections.py retries throttling, 5xx and time-outs itself, seeing each one, within the deadline.
 CREATE_MAX_ATTEMPTS = 1
 
 
 def policy_for(seconds_left: float, create: bool = False) -> CallPolicy:
-    """The most patient policy that fits (one attempt for a create call); DeadlineExceeded when not even one
-    short attempt does."""
+    """The most patient policy that fits (one attempt for a create or accept call); DeadlineExceeded when not
+    even one short attempt does."""
     for patient in POLICIES:
         attempts = min(patient.attempts, CREATE_MAX_ATTEMPTS) if create else patient.attempts
         policy = CallPolicy(attempts, patient.connect_timeout, patient.read_timeout)
@@ -142,16 +148,24 @@ class Budget:
     """The invocation's time: when the answer is due, and how long waiting may last before that. The answer is
     due before the Lambda ends and before the resource's own ServiceTimeout: the function's timeout is sized
     for the stack's longest resource, so a short resource's CloudFormation gives up long before the Lambda
-    would end. ServiceTimeout counts from CloudFormation's request, which is a little before this invocation
-    starts: SERVICE_TIMEOUT_MARGIN_SECONDS of it are kept back for that and for the answer's way back."""
+    would end. ServiceTimeout counts from CloudFormation's request: from `requested_at` (epoch seconds, when
+    the event says: the time in Lambda's queue counts too), else from this invocation's start.
+    SERVICE_TIMEOUT_MARGIN_SECONDS of it are kept back for the answer's way back (and the queue, unknown)."""
 
-    def __init__(self, context: LambdaContext | Any, service_timeout: float | None, clock: Clock) -> None:
+    def __init__(
+        self,
+        context: LambdaContext | Any,
+        service_timeout: float | None,
+        clock: Clock,
+        requested_at: float | None = None,
+    ) -> None:
         self.clock = clock
         now = clock.now()
         remaining = context.get_remaining_time_in_millis() / 1000
         self.limit: float = now + remaining - RESPONSE_RESERVE_SECONDS
         if service_timeout is not None:
-            self.limit = min(self.limit, now + service_timeout - SERVICE_TIMEOUT_MARGIN_SECONDS)
+            waited = 0.0 if requested_at is None else max(0.0, clock.wall() - requested_at)
+            self.limit = min(self.limit, now - waited + service_timeout - SERVICE_TIMEOUT_MARGIN_SECONDS)
 
     def left(self) -> float:
         """Seconds until the answer is due."""

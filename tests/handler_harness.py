@@ -56,6 +56,21 @@ class Harness:
     def store(self) -> ConnectionStore:
         return self.emulator.store
 
+    def deleted_connection(self) -> str:
+        """The id of a connection that existed and is DELETED now (the service lists it for days; an id it never
+        knew is looked for again for a while, as one it may not list yet)."""
+        client = self.emulator.client("es", ACCOUNT, "us-east-1")
+        made = client.create_outbound_cross_cluster_search_connection(
+            SourceDomainInfo={"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"},
+            DestinationDomainInfo={"OwnerId": ACCOUNT, "DomainName": "logs-destination", "Region": "us-east-1"},
+            ConnectionAlias=f"gone{len(self.store.connections)}",
+        )
+        connection_id = str(made["CrossClusterSearchConnectionId"])
+        client.delete_outbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=connection_id)
+        while self.store.status_of(connection_id) != "DELETED":
+            time.sleep(0.01)
+        return connection_id
+
     def event(self, request_type: str = "Create", properties: Any = None, **extra: Any) -> dict[str, Any]:
         event = {
             "RequestType": request_type,
@@ -108,7 +123,7 @@ def harness() -> Iterator[Harness]:
     holders: list[StackResource] = []  # other resources of the harness's stack, as ListStackResources reports
     with (
         running(store) as emulator,
-        response_endpoint(world.now) as endpoint,
+        response_endpoint(world) as endpoint,
         cloudformation_api(Stacks([_HarnessStack(holders)])) as cloudformation,
     ):
         key, secret = store.credentials_for(ACCOUNT)
@@ -120,7 +135,7 @@ def harness() -> Iterator[Harness]:
         # A new harness is a cold start: the warm function's session holds the previous world's credentials.
         clients.own_session.cache_clear()
         try:
-            with mock.patch.object(index, "system_clock", lambda: timing.Clock(world.now, world.sleep)):
+            with mock.patch.object(index, "system_clock", lambda: timing.Clock(world.now, world.sleep, world.wall)):
                 yield Harness(endpoint, emulator, holders)
         finally:
             os.environ.clear()

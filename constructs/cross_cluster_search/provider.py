@@ -40,6 +40,21 @@ class _LongestTimeout:
         return contract.lambda_timeout_seconds(self.seconds)
 
 
+@jsii.implements(IStableNumberProducer)
+class _LongestServiceTimeout:
+    """Produces the function's maximum event age: the longest ServiceTimeout of the stack's resources. Lambda
+    keeps asynchronous events that met throttling or a 5xx in its queue up to that age, whatever the retry
+    setting ("How Lambda handles errors and retries with asynchronous invocation"): an older event is one no
+    CloudFormation resource of the stack can still be waiting for."""
+
+    def __init__(self, longest: _LongestTimeout) -> None:
+        self.longest = longest
+
+    def produce(self) -> float:
+        """Seconds (contract.service_timeout_seconds of the longest wait)."""
+        return contract.service_timeout_seconds(self.longest.seconds)
+
+
 #: AWSLambdaVPCAccessExecutionRole's EC2 actions (AWS managed policy reference, v3), granted inline so the role
 #: carries no AWS managed policy (cdk-nag AwsSolutions-IAM4). Lambda needs them on the execution role to
 #: create and remove the function's network interfaces; DescribeNetworkInterfaces only works on "*" (AWS Lambda
@@ -162,12 +177,16 @@ class ConnectionProvider(Construct):
             role=self.role,
             # CloudFormation invokes asynchronously; Lambda would retry a failed or timed-out invocation twice
             # more, after CloudFormation already has its answer or has rolled back. No retries, and no event
-            # older than CloudFormation's longest wait for an answer.
+            # older than the stack's longest wait for an answer (sized below, like the timeout).
             retry_attempts=0,
             max_event_age=Duration.seconds(contract.service_timeout_seconds(contract.MAX_TIMEOUT_SECONDS)),
         )
         cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         cfn_function.timeout = Lazy.number(self._longest)
+        invoke_config = cast(
+            lambda_.CfnEventInvokeConfig, self.function.node.find_child("EventInvokeConfig").node.default_child
+        )
+        invoke_config.maximum_event_age_in_seconds = Lazy.number(_LongestServiceTimeout(self._longest))
         # Lambda's L2 makes the function depend on its role, which its Role property already refers to.
         drop_depends_on_already_referenced(cfn_function)
 

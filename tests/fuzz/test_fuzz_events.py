@@ -69,6 +69,12 @@ def h() -> Iterator[Harness]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def gone(h: Harness) -> str:
+    """A connection id the service lists as DELETED."""
+    return h.deleted_connection()
+
+
 def _assert_failed_naming(h: Harness, event: dict[str, Any], field: str) -> None:
     calls_before = len(h.store.calls)
     response = h.send(event)
@@ -89,7 +95,9 @@ def _assert_failed_naming(h: Harness, event: dict[str, Any], field: str) -> None
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(path=st.sampled_from(sorted(FIELDS)), value=near_valid | garbage)
-def test_a_bad_field_fails_naming_it(h: Harness, path: tuple[str, ...], value: object, request_type: str) -> None:
+def test_a_bad_field_fails_naming_it(
+    h: Harness, gone: str, path: tuple[str, ...], value: object, request_type: str
+) -> None:
     shape, max_length = FIELDS[path]
     assume(not _model_accepts(shape, value, max_length))
     counts["properties"] += 1
@@ -98,16 +106,16 @@ def test_a_bad_field_fails_naming_it(h: Harness, path: tuple[str, ...], value: o
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
-    extra = {} if request_type == "Create" else {"PhysicalResourceId": "cc-0000000000fuzzed"}
+    extra = {} if request_type == "Create" else {"PhysicalResourceId": gone}
     event = h.event(request_type, properties, **extra)
     if request_type != "Delete":
         _assert_failed_naming(h, event, ".".join(path))
         return
     # A Delete never fails on properties (another construct version may have written them): it answers
-    # SUCCESS for the id it was given (unknown to the service here).
+    # SUCCESS for the id it was given (a connection already deleted here).
     response = h.send(event)
     assert response is not None and response["Status"] == "SUCCESS", response
-    assert response["PhysicalResourceId"] == "cc-0000000000fuzzed"
+    assert response["PhysicalResourceId"] == gone
 
 
 # 600 mutations in all, 120 of each kind (one test each, so they run in parallel).

@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 from stubs import CONNECTION_ID, DESTINATION, SOURCE, EsStub, FakeTime, StubApis, es_connection, spec
 
 from cross_cluster_search.ccs_handler.connections import (
+    SETTLING_SECONDS,
     create_outbound,
     delete_outbound,
     looks_like_connection_id,
@@ -185,10 +186,15 @@ def test_delete_of_ids_that_are_not_connections_calls_nothing(world: World, phys
 
 
 def test_delete_of_unknown_or_deleted_connection_succeeds(world: World) -> None:
-    world.source.stubber.add_client_error(
-        "delete_outbound_cross_cluster_search_connection", "ResourceNotFoundException", "unknown", 409
-    )
+    # Unknown: asked again every 2 s for SETTLING_SECONDS (it may not be listed yet), then gone.
+    for _ in range(16):
+        world.source.stubber.add_client_error(
+            "delete_outbound_cross_cluster_search_connection", "ResourceNotFoundException", "unknown", 409
+        )
+        world.source.describe_by_id()
     delete_outbound(CONNECTION_ID, world.apis, world.time.deadline())
+    world.source.stubber.assert_no_pending_responses()
+    assert sum(world.time.sleeps) == SETTLING_SECONDS
     world.source.stubber.add_client_error(
         "delete_outbound_cross_cluster_search_connection", "DisabledOperationException", "already deleted", 409
     )
@@ -218,8 +224,15 @@ def test_delete_racing_another_delete_succeeds(world: World) -> None:
     world.source.stubber.add_client_error(
         "delete_outbound_cross_cluster_search_connection", "ResourceNotFoundException", "gone", 404
     )
+    world.source.describe_by_id()  # not listed yet
+    # Looked at again: the other delete's DELETED connection is listed now.
+    world.source.stubber.add_client_error(
+        "delete_outbound_cross_cluster_search_connection", "DisabledOperationException", "already deleted", 409
+    )
+    world.source.describe_by_id(es_connection("DELETED"))
 
     delete_outbound(CONNECTION_ID, world.apis, world.time.deadline())
+    world.source.stubber.assert_no_pending_responses()
 
 
 def test_poll_interval_starts_at_one_second_and_grows_to_a_twentieth_of_the_wait() -> None:

@@ -350,6 +350,22 @@ def test_provider_gets_no_asynchronous_retries_and_no_stale_events() -> None:
     assert config["MaximumEventAgeInSeconds"] >= int(resource["ServiceTimeout"])
 
 
+def test_the_maximum_event_age_is_the_stacks_longest_service_timeout() -> None:
+    """Issue 19: a stack whose resources time out after 60 s keeps no event for 930 s (a late copy of a Create
+    that its stack gave up on long ago must not reach the handler)."""
+    for minutes in ([1], [1, 4], [13, 1]):
+        stack = new_stack()
+        for index, timeout in enumerate(minutes):
+            connect(stack, f"Conn{index}", connection_alias=f"logs{index}", timeout=cdk.Duration.minutes(timeout))
+        template = Template.from_stack(stack)
+        config = only(template, "AWS::Lambda::EventInvokeConfig")["Properties"]
+        waits = [
+            int(r["Properties"]["ServiceTimeout"])
+            for r in template.find_resources("Custom::OutboundCrossClusterSearchConnection").values()
+        ]
+        assert config["MaximumEventAgeInSeconds"] == max(waits), (minutes, config, waits)
+
+
 def test_a_domain_has_one_encoding_in_the_template_and_in_the_handlers_requests() -> None:
     """DomainInfo (construct) and DomainRef (handler) share the contract's codec: what the template holds parses
     back to the DomainRef whose API structure is that same mapping."""

@@ -128,6 +128,18 @@ def test_rejection_deletion_alias_uniqueness_and_limits(emulator: Emulator, cloc
     es.reject_inbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=rejected)
     clock.sleep(0.15)
     assert status(es, rejected)[0] == "REJECTED"
+    # A rejected connection keeps its alias and counts toward the 20 until deleted (the harsher reading).
+    assert (
+        error_code(
+            es.create_outbound_cross_cluster_search_connection,
+            SourceDomainInfo={"DomainName": "source"},
+            DestinationDomainInfo={"DomainName": "dest-1"},
+            ConnectionAlias="r1",
+        )
+        == "ResourceAlreadyExistsException"
+    )
+    es.delete_outbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=rejected)
+    clock.sleep(0.3)
 
     kept = create(es, "dest-0", "kept")
     assert (
@@ -217,3 +229,41 @@ def test_a_connection_is_accepted_only_through_the_api_that_created_it(emulator:
     with pytest.raises(ClientError, match="created using Amazon Elasticsearch Service SDK cannot be accepted with"):
         os_b.accept_inbound_connection(ConnectionId=connection_id)
     es_b.accept_inbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=connection_id)
+
+
+def test_describe_lags_behind_create_and_accept_on_both_apis(emulator: Emulator, clock: ManualClock) -> None:
+    """Realism.describe_lag_seconds (issue 19): a new connection is found by no call, and an accepted one
+    still shows its old status, for that long."""
+    emulator.store.realism.describe_lag_seconds = 2.0
+    es = emulator.client("es", A, "us-east-1")
+    opensearch = emulator.client("opensearch", A, "us-east-1")
+    made = create(es, "dest-0", "lagging")
+    listed = es.describe_outbound_cross_cluster_search_connections(
+        Filters=[{"Name": "cross-cluster-search-connection-id", "Values": [made]}]
+    )
+    assert listed["CrossClusterSearchConnections"] == []
+    found = opensearch.describe_outbound_connections(Filters=[{"Name": "connection-id", "Values": [made]}])
+    assert found["Connections"] == []
+    assert error_code(es.delete_outbound_cross_cluster_search_connection, CrossClusterSearchConnectionId=made) == (
+        "ResourceNotFoundException"
+    )
+    clock.sleep(2.1)
+    assert status(es, made)[0] == "PENDING_ACCEPTANCE"
+    es.accept_inbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=made)
+    assert status(es, made)[0] == "PENDING_ACCEPTANCE"  # the accept does not show yet
+    assert status(es, made, "inbound")[0] == "PENDING_ACCEPTANCE"
+    clock.sleep(2.1)
+    assert status(es, made)[0] == "ACTIVE"
+
+
+def test_accept_can_answer_limit_exceeded_and_status_codes_can_be_new(emulator: Emulator, clock: ManualClock) -> None:
+    es = emulator.client("es", A, "us-east-1")
+    made = create(es, "dest-0", "limited")
+    clock.sleep(0.1)
+    emulator.store.faults.accept_limit_exceeded = 1
+    assert error_code(es.accept_inbound_cross_cluster_search_connection, CrossClusterSearchConnectionId=made) == (
+        "LimitExceededException"
+    )
+    emulator.store.faults.shown_status = {"PENDING_ACCEPTANCE": "PENDING_REVIEW"}
+    assert status(es, made)[0] == "PENDING_REVIEW"
+    assert emulator.store.status_of(made) == "PENDING_ACCEPTANCE"  # only the answers say otherwise

@@ -13,7 +13,7 @@ from cross_cluster_search.ccs_handler.contract import (
     SERVICE_TIMEOUT_MARGIN_SECONDS,
 )
 from cross_cluster_search.ccs_handler.properties import InvalidInput, parse_outbound
-from cross_cluster_search.ccs_handler.timing import Budget, system_clock
+from cross_cluster_search.ccs_handler.timing import Budget, Clock, system_clock
 
 
 class Context:
@@ -66,3 +66,57 @@ def test_an_invalid_external_id_is_reported_without_its_value() -> None:
         parse_outbound(properties)
     assert str(raised.value).startswith("AcceptRoleExternalId must be")
     assert "secret" not in str(raised.value)
+
+
+SIGNED = 1_796_000_000  # 2026-11-30T...Z
+SIGV4 = (
+    "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/arn%3A...?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    "&X-Amz-Date={date}&X-Amz-SignedHeaders=host&X-Amz-Expires=7199&X-Amz-Credential=AKIA%2F20261130%2Fus-east-1"
+    "%2Fs3%2Faws4_request&X-Amz-Signature=abc"
+)
+
+
+def _sigv4(signed: float) -> str:
+    return SIGV4.format(date=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(signed)))
+
+
+def test_the_response_url_says_when_cloudformation_sent_the_request() -> None:
+    assert request.response_url_times({"ResponseURL": _sigv4(SIGNED)}) == (SIGNED, SIGNED + 7199)
+    sigv2 = f"https://bucket.s3.amazonaws.com/key?AWSAccessKeyId=AKIA&Expires={SIGNED}&Signature=x"
+    assert request.response_url_times({"ResponseURL": sigv2}) == (None, SIGNED)
+    assert request.response_url_times({"ResponseURL": "https://example.com/no-query"}) == (None, None)
+    assert request.response_url_times({"ResponseURL": _sigv4(SIGNED).replace("X-Amz-Date=2", "X-Amz-Date=x")}) == (
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "after", "late"),
+    [
+        ({"ServiceTimeout": "160"}, 159, False),
+        ({"ServiceTimeout": "160"}, 161, True),
+        ({}, 3599, False),  # no ServiceTimeout: CloudFormation waits one hour
+        ({}, 3601, True),
+    ],
+)
+def test_a_request_is_late_once_cloudformation_stopped_waiting(
+    event: dict[str, object], after: float, late: bool
+) -> None:
+    event = dict(event, ResponseURL=_sigv4(SIGNED))
+    reason = request.no_longer_awaited(event, SIGNED + after)
+    assert (reason is not None) == late, reason
+    if late:
+        assert "waits" in str(reason) and "for an answer" in str(reason)
+
+
+def test_an_expired_response_url_is_late_whatever_the_service_timeout() -> None:
+    event = {"ResponseURL": _sigv4(SIGNED), "ServiceTimeout": "3600"}
+    assert "ResponseURL expired" in str(request.no_longer_awaited(event, SIGNED + 7200))
+
+
+def test_the_time_in_lambdas_queue_is_counted_against_the_service_timeout() -> None:
+    wall = [SIGNED + 100.0]
+    clock = Clock(lambda: 0.0, lambda _: None, lambda: wall[0])
+    budget = Budget(Context(690), 160, clock, requested_at=SIGNED)
+    assert budget.left() == pytest.approx(160 - 100 - SERVICE_TIMEOUT_MARGIN_SECONDS)
