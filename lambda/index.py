@@ -25,8 +25,13 @@ logger = logging.getLogger(__name__)
 KEPT_MARKER = resources.KEPT_MARKER
 
 
-class _CfnResource(CfnResource):  # type: ignore[misc]  # crhelper has no type information
+class _CfnResource(CfnResource):
     """crhelper, answering through delivery.deliver: bounded timeouts, within the time left, 2xx only."""
+
+    # crhelper's own names (resource_helper.py): its sender is `_send(status, reason, send_response)`, and the
+    # request's context and type are `_context` and `RequestType`.
+    _context: Any
+    RequestType: str
 
     def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:  # noqa: ARG002
         context = self._context
@@ -41,7 +46,7 @@ class _CfnResource(CfnResource):  # type: ignore[misc]  # crhelper has no type i
                         "%s %s: CloudFormation was not told about it (no answer delivered)", KEPT_MARKER, physical_id
                     )
 
-        super()._send(status, reason, send_response=deliver)
+        super()._send(status, reason, send_response=deliver)  # type: ignore[misc]
 
 
 # INFO logging never prints the event (it holds the pre-signed ResponseURL); no 120 s sleep on Delete.
