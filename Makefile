@@ -54,13 +54,18 @@ lint: setup
 	cd build/typecheck && ../../$(PY) -m mypy --strict --config-file ../../pyproject.toml -p cross_cluster_search
 	MYPYPATH=build/typecheck $(PY) -m mypy --strict ccs_offline app.py
 
-# The wheel users install (dist/cross_cluster_search-<version>-py3-none-any.whl). Needs no `make setup`: a bare
-# virtualenv's pip builds it with build isolation (setuptools only, the build-system of pyproject.toml).
+# The wheel and the sdist users install (dist/cross_cluster_search-<version>-py3-none-any.whl and .tar.gz), checked
+# with `twine check --strict` (metadata, the README renders). Needs no `make setup`: a bare virtualenv with only
+# `build` and `twine`; `build` makes the sdist, then the wheel from that sdist (so the sdist is complete), with
+# build isolation (setuptools only, the build-system of pyproject.toml).
 DIST_VENV := build/dist-venv
+DIST_TOOLS := build==1.6.1 twine==7.0.0
 dist:
 	rm -rf dist
 	test -x $(DIST_VENV)/bin/python || python3 -m venv $(DIST_VENV)
-	$(DIST_VENV)/bin/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	$(DIST_VENV)/bin/python -m pip install --quiet $(DIST_TOOLS)
+	$(DIST_VENV)/bin/python -m build --outdir dist .
+	$(DIST_VENV)/bin/python -m twine check --strict dist/*
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build dist .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
