@@ -7,13 +7,18 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup synth deploy-local test test-fast lint dist bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt pyproject.toml ccs_offline/lambda-runtime.txt
+# What the offline run needs (`make deploy-local`): the app, the library, crhelper, trustme, and the Lambda runtime's
+# boto3 and runtime interface client for the offline driver's Lambda-like process. No lint, type or test tools.
+$(VENV)/.offline: requirements.txt requirements-offline.txt lambda/requirements.txt pyproject.toml ccs_offline/lambda-runtime.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	# The Lambda runtime's boto3 and runtime interface client, for the offline driver's Lambda-like process
+	$(PY) -m pip install --quiet -r requirements-offline.txt
 	rm -rf $(VENV)/lambda-runtime
 	$(PY) -m pip install --quiet --target $(VENV)/lambda-runtime -r ccs_offline/lambda-runtime.txt
+	touch $@
+
+# Everything `make test` needs: the offline run's packages plus the lint, type and test toolchain.
+$(VENV)/.installed: $(VENV)/.offline requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -25,7 +30,9 @@ setup: $(VENV)/.installed node_modules/.installed
 synth: setup
 	npx cdk synth --quiet
 
-deploy-local: synth
+# The main job, offline: installs only what it needs (see $(VENV)/.offline), synthesizes app.py, runs the lifecycle.
+deploy-local: $(VENV)/.offline node_modules/.installed
+	npx cdk synth --quiet
 	$(PY) -m ccs_offline.deploy cdk.out
 
 # Quality gates, then every test: unit, integration through the bundled asset and fuzzing in parallel
