@@ -7,13 +7,18 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup synth deploy-local test test-fast lint dist bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda/requirements.txt pyproject.toml ccs_offline/lambda-runtime.txt
+# What the offline run needs (`make deploy-local`): the app, the library, crhelper, trustme, and the Lambda runtime's
+# boto3 and runtime interface client for the offline driver's Lambda-like process. No lint, type or test tools.
+$(VENV)/.offline: requirements.txt requirements-offline.txt lambda/requirements.txt pyproject.toml ccs_offline/lambda-runtime.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	# The Lambda runtime's boto3 and runtime interface client, for the offline driver's Lambda-like process
+	$(PY) -m pip install --quiet -r requirements-offline.txt
 	rm -rf $(VENV)/lambda-runtime
 	$(PY) -m pip install --quiet --target $(VENV)/lambda-runtime -r ccs_offline/lambda-runtime.txt
+	touch $@
+
+# Everything `make test` needs: the offline run's packages plus the lint, type and test toolchain.
+$(VENV)/.installed: $(VENV)/.offline requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -25,7 +30,9 @@ setup: $(VENV)/.installed node_modules/.installed
 synth: setup
 	npx cdk synth --quiet
 
-deploy-local: synth
+# The main job, offline: installs only what it needs (see $(VENV)/.offline), synthesizes app.py, runs the lifecycle.
+deploy-local: $(VENV)/.offline node_modules/.installed
+	npx cdk synth --quiet
 	$(PY) -m ccs_offline.deploy cdk.out
 
 # Quality gates, then every test: unit, integration through the bundled asset and fuzzing in parallel
@@ -54,13 +61,18 @@ lint: setup
 	cd build/typecheck && ../../$(PY) -m mypy --strict --config-file ../../pyproject.toml -p cross_cluster_search
 	MYPYPATH=build/typecheck $(PY) -m mypy --strict ccs_offline app.py
 
-# The wheel users install (dist/cross_cluster_search-<version>-py3-none-any.whl). Needs no `make setup`: a bare
-# virtualenv's pip builds it with build isolation (setuptools only, the build-system of pyproject.toml).
+# The wheel and the sdist users install (dist/cross_cluster_search-<version>-py3-none-any.whl and .tar.gz), checked
+# with `twine check --strict` (metadata, the README renders). Needs no `make setup`: a bare virtualenv with only
+# `build` and `twine`; `build` makes the sdist, then the wheel from that sdist (so the sdist is complete), with
+# build isolation (setuptools only, the build-system of pyproject.toml).
 DIST_VENV := build/dist-venv
+DIST_TOOLS := build==1.6.1 twine==7.0.0
 dist:
 	rm -rf dist
 	test -x $(DIST_VENV)/bin/python || python3 -m venv $(DIST_VENV)
-	$(DIST_VENV)/bin/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	$(DIST_VENV)/bin/python -m pip install --quiet $(DIST_TOOLS)
+	$(DIST_VENV)/bin/python -m build --outdir dist .
+	$(DIST_VENV)/bin/python -m twine check --strict dist/*
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build dist .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

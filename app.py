@@ -21,7 +21,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct, IConstruct
 
-from cross_cluster_search import DomainInfo, OutboundConnection
+from cross_cluster_search import DomainInfo, OutboundConnection, acknowledge_access_policy_function
 
 #: Why the demo domains deviate from cdk-nag's AwsSolutions rules (a production stack would not).
 DEMO_DOMAIN_EXCEPTIONS = {
@@ -40,15 +40,6 @@ DEMO_DOMAIN_EXCEPTIONS = {
         "left out of the minimal demo"
         for log in ("SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS")
     },
-}
-#: The function aws-cdk-lib's Domain runs to apply access policies added with `add_access_policies` (here the
-#: connection's es:ESCrossClusterGet statement), a singleton AwsCustomResource with this fixed id.
-ACCESS_POLICY_FUNCTION = "AWS679f53fac002430cb0da5b7982bd2287"
-ACCESS_POLICY_FUNCTION_EXCEPTION = {
-    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]": (
-        "aws-cdk-lib's access-policy function (AwsCustomResource) only writes its own logs with the AWS managed "
-        "basic execution policy; its API permission is a separate, exact policy"
-    ),
 }
 SECRET_EXCEPTION = {
     "AwsSolutions-SMG4": "The demo domain's master user secret is generated once; rotating it would also need a "
@@ -113,12 +104,8 @@ class CrossClusterSearchDemo(cdk.Stack):
         connection = OutboundConnection(
             self, "Connection", source=source, destination=destination, connection_alias=alias
         )
-        access_policy_function = self.node.try_find_child(ACCESS_POLICY_FUNCTION)
-        if access_policy_function is not None:
-            nag_exceptions(
-                access_policy_function.node.find_child("ServiceRole").node.default_child,
-                ACCESS_POLICY_FUNCTION_EXCEPTION,
-            )
+        # aws-cdk-lib's access-policy function, which the destination's es:ESCrossClusterGet statement brings
+        acknowledge_access_policy_function(self)
         cdk.CfnOutput(self, "ConnectionId", value=connection.connection_id)
         cdk.CfnOutput(self, "ConnectionStatus", value=connection.connection_status)
 

@@ -8,6 +8,11 @@
 4. Cold start: handler import in the Lambda-like process beside a bare crhelper import; asset size.
 5. What a connection adds to a user's app: `python app.py` synthesis with one connection vs the same app without
    it, and a user's unit test (stack + `Template.from_stack`) with vs without it. Nothing skips bundling here.
+6. What a connection costs a synth, as ratios in one run (targets: <= 1.15x and <= 2x): `cdk synth` of an app with
+   two L2 domains and one connection vs the same app without it (and without the import), and in one Python
+   process the 2nd-4th `Template.from_stack` of new stacks with a connection vs without.
+
+    .venv/bin/python bench/run.py --synth-cost-only    # section 6 alone, printed
 """
 
 from __future__ import annotations
@@ -282,6 +287,112 @@ def bench_user_app(repeats: int) -> list[str]:
     return rows
 
 
+DOMAINS_APP = """
+import os, sys, time
+import aws_cdk as cdk
+from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk.assertions import Template
+
+WITH = sys.argv[1] == "with"
+if WITH:
+    from cross_cluster_search import OutboundConnection
+
+
+def domain(scope, id_, name):
+    return opensearch.Domain(
+        scope, id_, domain_name=name, version=opensearch.EngineVersion.OPENSEARCH_2_19,
+        capacity=opensearch.CapacityConfig(
+            data_nodes=1, data_node_instance_type="m6g.large.search", multi_az_with_standby_enabled=False
+        ),
+        ebs=opensearch.EbsOptions(volume_size=10),
+        fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_name="admin"),
+        node_to_node_encryption=True,
+        encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+        enforce_https=True,
+    )
+
+
+def search_stack(app, with_connection):
+    stack = cdk.Stack(app, "Search", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    logs, archive = domain(stack, "Logs", "logs"), domain(stack, "Archive", "archive")
+    if with_connection:
+        OutboundConnection(stack, "LogsToArchive", source=logs, destination=archive, connection_alias="archive")
+    return stack
+
+
+if sys.argv[2] == "synth":  # the app `cdk synth` runs
+    app = cdk.App()
+    search_stack(app, WITH)
+    app.synth()
+else:  # a unit test file: new stacks, alternately without and with the connection, in one process
+    from cross_cluster_search import OutboundConnection
+    for _ in range(int(sys.argv[3])):
+        for variant in (False, True):
+            started = time.perf_counter()
+            Template.from_stack(search_stack(cdk.App(), variant)).resource_count_is("AWS::OpenSearchService::Domain", 2)
+            print("with" if variant else "without", time.perf_counter() - started, flush=True)
+"""
+
+
+def bench_synth_cost(repeats: int) -> list[str]:
+    """Ratios in one run: `cdk synth` with vs without the connection (wall and CPU of the CLI and its children,
+    alternating), and in one process the 2nd-4th `Template.from_stack` of new stacks with vs without."""
+    workdir = Path(tempfile.mkdtemp(prefix="bench-synth-"))
+    (workdir / "app.py").write_text(DOMAINS_APP)
+    cdk_cli = ROOT / "node_modules" / ".bin" / "cdk"
+    synth: dict[str, tuple[list[float], list[float]]] = {"without": ([], []), "with": ([], [])}
+    for _ in range(repeats):
+        for variant in ("without", "with"):
+            outdir = workdir / f"cdk.out.{variant}"
+            shutil.rmtree(outdir, ignore_errors=True)
+            started, cpu = time.perf_counter(), _children_cpu()
+            subprocess.run(
+                [
+                    str(cdk_cli),
+                    "synth",
+                    "--quiet",
+                    "--no-notices",
+                    "--no-version-reporting",
+                    "-o",
+                    str(outdir),
+                    "--app",
+                    f"{sys.executable} app.py {variant} synth",
+                ],
+                cwd=workdir,
+                check=True,
+                capture_output=True,
+            )
+            synth[variant][0].append(time.perf_counter() - started)
+            synth[variant][1].append(_children_cpu() - cpu)
+    tests: dict[str, list[float]] = {"without": [], "with": []}
+    for _ in range(repeats):
+        out = subprocess.run(
+            [sys.executable, "app.py", "-", "test", "4"], cwd=workdir, check=True, capture_output=True, text=True
+        ).stdout.split()
+        pairs = list(zip(out[::2], (float(v) for v in out[1::2]), strict=True))
+        for variant in ("without", "with"):
+            tests[variant] += [t for v, t in pairs if v == variant][1:]  # the 2nd-4th of each in the process
+    ratio = {
+        "synth wall": statistics.median(synth["with"][0]) / statistics.median(synth["without"][0]),
+        "synth cpu": statistics.median(synth["with"][1]) / statistics.median(synth["without"][1]),
+        "test": statistics.median(tests["with"]) / statistics.median(tests["without"]),
+    }
+    rows = [
+        "| measured | without the connection (s) | with one connection (s) | ratio | target |",
+        "|---|---|---|---|---|",
+        f"| `cdk synth`, wall | {spread(synth['without'][0])} | {spread(synth['with'][0])} | "
+        f"{ratio['synth wall']:.2f}x | <= 1.15x |",
+        f"| `cdk synth`, CPU of the CLI, Python and jsii's node | {spread(synth['without'][1])} | "
+        f"{spread(synth['with'][1])} | {ratio['synth cpu']:.2f}x | <= 1.15x |",
+        f"| 2nd-4th `Template.from_stack` of a new stack in one process | {spread(tests['without'])} | "
+        f"{spread(tests['with'])} | {ratio['test']:.2f}x | <= 2x |",
+    ]
+    for row in rows:
+        print(row, flush=True)
+    shutil.rmtree(workdir)
+    return rows
+
+
 def bench_load(workdir: Path, rate: float) -> list[str]:
     stack = synthesize(workdir / "load", 20, destinations=21)
     # A 21st connection from the same source, which the app's own synthesis refuses: as if declared elsewhere.
@@ -362,9 +473,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="service times 1 and 5 s only, fewer repeats")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--user-app-only", action="store_true", help="section 5 only, printed, not written")
+    parser.add_argument("--synth-cost-only", action="store_true", help="section 6 only, printed, not written")
     args = parser.parse_args()
     if args.user_app_only:
         bench_user_app(2 if args.quick else 5)
+        return
+    if args.synth_cost_only:
+        bench_synth_cost(3 if args.quick else 5)
         return
     service_times = [1.0, 5.0] if args.quick else [1.0, 5.0, 30.0]
     repeats = 2 if args.quick else 3
@@ -382,6 +497,7 @@ def main() -> None:
         "5. What a connection adds to a user's app (synthesis and unit test, nothing skipped)": bench_user_app(
             2 if args.quick else 5
         ),
+        "6. What a connection costs a synth (ratios in one run)": bench_synth_cost(3 if args.quick else 5),
     }
     lines = [
         "# Benchmarks",

@@ -16,6 +16,7 @@ from cross_cluster_search.connection import (
 )
 from cross_cluster_search.domain_info import DomainInfo
 from cross_cluster_search.errors import InvalidInput, InvalidProp
+from cross_cluster_search.nag import acknowledge_access_policy_function
 from cross_cluster_search.provider import ConnectionProvider, ProviderOptions, configure_provider
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "OutboundConnection",
     "ProviderOptions",
     "__version__",
+    "acknowledge_access_policy_function",
     "configure_provider",
 ]
 

@@ -29,6 +29,7 @@ from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_doma
 from cross_cluster_search.errors import InvalidProp
 from cross_cluster_search.provider import ConnectionProvider
 from cross_cluster_search.removal import ConnectionCfnResource, RemovalPolicyCheck, retain_flag
+from cross_cluster_search.tokens import unresolved
 
 OUTBOUND_RESOURCE_TYPE = contract.OUTBOUND_TYPE
 ACCEPTER_RESOURCE_TYPE = contract.ACCEPTER_TYPE
@@ -81,7 +82,7 @@ _RETAINING = (RemovalPolicy.RETAIN, RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
 
 
 def _check_adopt_id(adopt_connection_id: str | None) -> None:
-    if adopt_connection_id is not None and not Token.is_unresolved(adopt_connection_id):
+    if adopt_connection_id is not None and not unresolved(adopt_connection_id):
         check_connection_id("adopt_connection_id", adopt_connection_id)
 
 
@@ -89,7 +90,7 @@ def _same_owner(source: DomainInfo, destination: DomainInfo) -> bool | None:
     """True/False when both owners are known at synth time (or the same token); None otherwise."""
     if source.owner_id == destination.owner_id:
         return True
-    if Token.is_unresolved(source.owner_id) or Token.is_unresolved(destination.owner_id):
+    if unresolved(source.owner_id) or unresolved(destination.owner_id):
         return None
     return False
 
@@ -128,7 +129,7 @@ def _check_external_id(value: str) -> None:
 
 def _check_same_partition(source: DomainInfo, destination: DomainInfo) -> None:
     """The handler's rule: both domains in one partition (checked when both regions are concrete)."""
-    if Token.is_unresolved(source.region) or Token.is_unresolved(destination.region):
+    if unresolved(source.region) or unresolved(destination.region):
         return
     ours, theirs = partition_of(source.region), partition_of(destination.region)
     if ours != theirs:
@@ -149,10 +150,10 @@ def _check_nameable(connection: Construct, domain: Construct | None, field: str)
     differs = [
         f"{what} {theirs} (this connection's stack {here.node.path}: {ours})"
         for what, ours, theirs in (("account", here.account, there.account), ("region", here.region, there.region))
-        if not Token.is_unresolved(ours) and not Token.is_unresolved(theirs) and ours != theirs
+        if not unresolved(ours) and not unresolved(theirs) and ours != theirs
     ]
     name = getattr(domain.node.default_child, "domain_name", None)
-    if differs and (name is None or Token.is_unresolved(name)):
+    if differs and (name is None or unresolved(name)):
         raise InvalidProp(
             f"{field}: domain {domain.node.path} is in another environment ({'; '.join(differs)}) and has no "
             "physical name, so this stack cannot name it; set domain_name='...' on the domain"
@@ -239,8 +240,8 @@ class IInboundConnectionAccepter(IResource, Protocol):
 def _domain_metric(metric_name: str, domain: DomainInfo, connection_id: str, props: MetricProps) -> cloudwatch.Metric:
     """A metric `domain` publishes for the connection, in the domain's account and region where they are known."""
     dimensions = {"ClientId": domain.owner_id, "DomainName": domain.domain_name, "ConnectionId": connection_id}
-    concrete_account = None if Token.is_unresolved(domain.owner_id) else domain.owner_id
-    concrete_region = None if Token.is_unresolved(domain.region) else domain.region
+    concrete_account = None if unresolved(domain.owner_id) else domain.owner_id
+    concrete_region = None if unresolved(domain.region) else domain.region
     return cloudwatch.Metric(
         namespace=METRIC_NAMESPACE,
         metric_name=metric_name,
@@ -353,9 +354,7 @@ class _InboundConnectionAccepterBase(Resource):
 def _environment(domain: DomainInfo) -> dict[str, str]:
     """An imported connection lives where its domain does (account and region, when concrete)."""
     return {
-        key: value
-        for key, value in (("account", domain.owner_id), ("region", domain.region))
-        if not Token.is_unresolved(value)
+        key: value for key, value in (("account", domain.owner_id), ("region", domain.region)) if not unresolved(value)
     }
 
 
@@ -391,7 +390,7 @@ def _imported_domains(
     connection_id: str, source: DomainInfo | AnyDomain, destination: DomainInfo | AnyDomain | None
 ) -> tuple[DomainInfo, DomainInfo | None]:
     _require_type("connection_id", connection_id, str, "a str such as 'cc-0123456789'")
-    if not Token.is_unresolved(connection_id):
+    if not unresolved(connection_id):
         check_connection_id("connection_id", connection_id)
     source_info, _ = resolve_domain(source, "source")
     source_info.validate("source")
@@ -624,7 +623,7 @@ class OutboundConnection(_ConnectionResource, _OutboundConnectionBase):
         _check_adopt_id(adopt_connection_id)
         if replace_by_deleting_first and removal_policy in _RETAINING:
             raise InvalidProp("replace_by_deleting_first cannot be used with a RETAIN removal_policy")
-        if not Token.is_unresolved(connection_alias):
+        if not unresolved(connection_alias):
             _check_alias("connection_alias", connection_alias, api)
         if api is ConnectionApi.ELASTICSEARCH:
             for prop, value in (("connection_mode", connection_mode), ("skip_unavailable", skip_unavailable)):
@@ -637,9 +636,9 @@ class OutboundConnection(_ConnectionResource, _OutboundConnectionBase):
             raise InvalidProp("accept_role_external_id needs accept_role_arn")
         if accept_connection is False and accept_role_arn is not None:
             raise InvalidProp("accept_role_arn is only used to accept: remove it or set accept_connection")
-        if accept_role_arn is not None and not Token.is_unresolved(accept_role_arn):
+        if accept_role_arn is not None and not unresolved(accept_role_arn):
             check_role_arn("accept_role_arn", accept_role_arn)
-        if accept_role_external_id is not None and not Token.is_unresolved(accept_role_external_id):
+        if accept_role_external_id is not None and not unresolved(accept_role_external_id):
             _check_external_id(accept_role_external_id)
         owner = self._destination_info.owner_id
         if (
@@ -786,16 +785,16 @@ class InboundConnectionAccepter(_ConnectionResource, _InboundConnectionAccepterB
         _check_adopt_id(adopt_connection_id)
         stack = Stack.of(self)
         owner = self._destination_info.owner_id
-        if not Token.is_unresolved(stack.account) and not Token.is_unresolved(owner) and owner != stack.account:
+        if not unresolved(stack.account) and not unresolved(owner) and owner != stack.account:
             raise InvalidProp(
                 f"destination.owner_id: an InboundConnectionAccepter accepts with its own stack's account, and "
                 f"stack {stack.node.path} deploys to account {stack.account} while the destination domain "
                 f"{self._destination_info.domain_name} belongs to account {owner}; put the accepter in a stack of "
                 f"account {owner} (env=Environment(account='{owner}', ...))"
             )
-        if connection_alias is not None and not Token.is_unresolved(connection_alias):
+        if connection_alias is not None and not unresolved(connection_alias):
             _check_alias("connection_alias", connection_alias, api)
-        if connection_id is not None and not Token.is_unresolved(connection_id):
+        if connection_id is not None and not unresolved(connection_id):
             check_connection_id("connection_id", connection_id)
         properties = contract.accepter_properties(
             source=self._source.as_properties(),

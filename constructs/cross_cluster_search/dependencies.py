@@ -21,12 +21,15 @@ class _DependsOnNotReferenced:
     def produce(self) -> list[str] | None:
         """The logical ids left, sorted as CDK renders DependsOn; None (no DependsOn) when none is left."""
         stack = Stack.of(self.resource)
-        referenced = set(_references(stack.resolve(self.resource._cfn_properties)))
-        left = {
-            str(stack.resolve(dependency.logical_id))
+        dependencies = [
+            dependency
             for dependency in self.resource.obtain_dependencies()
             if isinstance(dependency, CfnResource) and Stack.of(dependency) is stack
-        }
+        ]
+        # One call to aws-cdk-lib for the properties and the dependencies' logical ids together.
+        properties, logical_ids = stack.resolve([self.resource._cfn_properties, [d.logical_id for d in dependencies]])
+        referenced = set(_references(properties))
+        left = {str(logical_id) for logical_id in logical_ids}
         return sorted(left - referenced) or None
 
 

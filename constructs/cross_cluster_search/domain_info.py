@@ -6,13 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import ArnFormat, Stack, Token
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from cross_cluster_search.ccs_handler.contract import domain_properties
 from cross_cluster_search.ccs_handler.properties import check_domain_name, check_owner_id, check_region, show
+from cross_cluster_search.tokens import unresolved
 
 #: A domain construct of either service (new or imported).
 AnyDomain = opensearch.IDomain | elasticsearch.IDomain
@@ -57,10 +58,11 @@ class DomainInfo:
         guessed = endpoint is not None and name == _cdk_endpoint_guess(domain.domain_endpoint)
         if arn is not None and not guessed:
             return DomainInfo(owner_id=arn[0], domain_name=arn[2], region=arn[1])
-        if endpoint is not None and (guessed or Token.is_unresolved(name)):
-            owner_id = arn[0] if arn is not None else domain.env.account
+        env = domain.env
+        if endpoint is not None and (guessed or unresolved(name)):
+            owner_id = arn[0] if arn is not None else env.account
             return DomainInfo(owner_id=owner_id, domain_name=endpoint[0], region=endpoint[1])
-        return DomainInfo(owner_id=domain.env.account, domain_name=name, region=domain.env.region)
+        return DomainInfo(owner_id=env.account, domain_name=name, region=env.region)
 
     def validate(self, field: str) -> None:
         """Check every concrete value; unresolved tokens are left to the handler."""
@@ -69,7 +71,7 @@ class DomainInfo:
             (check_domain_name, "domain_name", self.domain_name),
             (check_region, "region", self.region),
         ):
-            if not Token.is_unresolved(value):
+            if not unresolved(value):
                 check(f"{field}.{name}", value)
 
     def arn(self, scope: Construct) -> str:
@@ -90,6 +92,8 @@ class DomainInfo:
 
 def is_domain(value: object) -> bool:
     """A domain construct or an imported domain (a jsii proxy of `IDomain`, not a Construct): duck-typed."""
+    if isinstance(value, (opensearch.Domain, elasticsearch.Domain)):  # without asking aws-cdk-lib
+        return True
     return all(hasattr(value, name) for name in ("domain_arn", "domain_name", "domain_endpoint", "env", "node"))
 
 
@@ -127,14 +131,14 @@ def _arn_parts(arn: str) -> tuple[str, str, str] | None:
     if not isinstance(arn, str):
         return None
     match = _DOMAIN_ARN.fullmatch(arn)
-    if match is None or any(Token.is_unresolved(match[key]) for key in ("region", "account", "name")):
+    if match is None or any(unresolved(match[key]) for key in ("region", "account", "name")):
         return None
     return match["account"], match["region"], match["name"]
 
 
 def _endpoint_parts(endpoint: Any) -> tuple[str, str] | None:
     """(name, region) of a concrete domain endpoint; else None."""
-    if not isinstance(endpoint, str) or Token.is_unresolved(endpoint):
+    if not isinstance(endpoint, str) or unresolved(endpoint):
         return None
     match = _ENDPOINT.fullmatch(endpoint)
     return None if match is None else (match["name"], match["region"])

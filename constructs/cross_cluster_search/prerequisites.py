@@ -19,14 +19,16 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import jsii
-from aws_cdk import Annotations, Stack, Token
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct, IConstruct, IValidation
 
 from cross_cluster_search.domain_info import DomainInfo
+from cross_cluster_search.tokens import unresolved
 
 #: Warning ids, for `Annotations.of(scope).acknowledge_warning(id)`.
 WARN_SOURCE_OLDER = "cross-cluster-search:sourceOlderThanDestination"
@@ -49,6 +51,7 @@ class DomainSettings:
     fine_grained_access_control: bool | None
     node_to_node_encryption: bool | None
     instance_types: tuple[str, ...]
+    domain_name: str | None = None  #: the physical name, when concrete
 
     @property
     def engine(self) -> str | None:
@@ -62,48 +65,48 @@ class DomainSettings:
 
 
 def _concrete(value: object) -> str | None:
-    return value if isinstance(value, str) and not Token.is_unresolved(value) else None
+    return value if isinstance(value, str) and not unresolved(value) else None
 
 
-def _enabled(stack: Stack, options: object) -> bool | None:
-    """An `{Enabled: ...}` option: absent means off (CloudFormation's default); a token, unknown."""
+def _enabled(options: object) -> bool | None:
+    """A resolved `{enabled: ...}` option: absent means off (CloudFormation's default); a token, unknown."""
     if options is None:
         return False
-    resolved = stack.resolve(options)
-    if not isinstance(resolved, dict) or any(key == "Ref" or key.startswith("Fn::") for key in resolved):
+    if not isinstance(options, dict) or any(key == "Ref" or key.startswith("Fn::") for key in options):
         return None
-    enabled = resolved.get("enabled", False)
+    enabled = options.get("enabled", False)
     return enabled if isinstance(enabled, bool) else None
 
 
 def read_settings(domain: IConstruct | None) -> DomainSettings | None:
-    """The settings of a domain construct of the app (its CfnDomain); None for anything else."""
+    """The settings of a domain construct of the app (its CfnDomain's properties, resolved in one call to
+    aws-cdk-lib); None for anything else."""
     if domain is None:
         return None
     cfn = domain.node.default_child
     if isinstance(cfn, opensearch.CfnDomain):
-        version = _concrete(cfn.engine_version)
-        cluster: object = cfn.cluster_config
+        version_key, cluster_key, prefix = "engineVersion", "clusterConfig", ""
     elif isinstance(cfn, elasticsearch.CfnDomain):
-        es_version = _concrete(cfn.elasticsearch_version)
-        version = None if es_version is None else f"{ELASTICSEARCH}_{es_version}"
-        cluster = cfn.elasticsearch_cluster_config
+        version_key, cluster_key, prefix = "elasticsearchVersion", "elasticsearchClusterConfig", f"{ELASTICSEARCH}_"
     else:
         return None
-    stack = Stack.of(cfn)
-    resolved = stack.resolve(cluster) if cluster is not None else {}
+    resolved = Stack.of(cfn).resolve(cfn._cfn_properties)
+    properties: dict[str, object] = resolved if isinstance(resolved, dict) else {}
+    version = _concrete(properties.get(version_key))
+    cluster = properties.get(cluster_key)
     types: tuple[str, ...] = ()
-    if isinstance(resolved, dict):
+    if isinstance(cluster, dict):
         types = tuple(
             value
             for key in ("instanceType", "dedicatedMasterType")
-            if isinstance(value := resolved.get(key), str) and not Token.is_unresolved(value)
+            if (value := _concrete(cluster.get(key))) is not None
         )
     return DomainSettings(
-        engine_version=version,
-        fine_grained_access_control=_enabled(stack, cfn.advanced_security_options),
-        node_to_node_encryption=_enabled(stack, cfn.node_to_node_encryption_options),
+        engine_version=None if version is None else prefix + version,
+        fine_grained_access_control=_enabled(properties.get("advancedSecurityOptions")),
+        node_to_node_encryption=_enabled(properties.get("nodeToNodeEncryptionOptions")),
         instance_types=types,
+        domain_name=_concrete(properties.get("domainName")),
     )
 
 
@@ -116,26 +119,31 @@ class Side:
     construct: IConstruct | None
     scope: Construct  #: the connection construct (for resolving tokens in its stack)
 
-    @property
+    @cached_property
+    def settings(self) -> DomainSettings | None:
+        """The domain construct's settings as they are now (read once per check)."""
+        return read_settings(self.construct)
+
+    @cached_property
     def key(self) -> tuple[str, ...]:
         """Which domain this is: its account, region and name when all are concrete; otherwise the construct's
         path, or the tokens as its stack resolves them."""
         name = self.info.domain_name
-        if self.construct is not None:
-            name = _concrete(getattr(self.construct.node.default_child, "domain_name", None)) or name
+        if self.settings is not None:
+            name = self.settings.domain_name or name
         values = (self.info.owner_id, self.info.region, name)
-        if not any(Token.is_unresolved(value) for value in values):
+        if not any(unresolved(value) for value in values):
             return ("domain", *values)
         if self.construct is not None:
             return ("construct", self.construct.node.path)
         stack = Stack.of(self.scope)
         return ("tokens", stack.node.path, json.dumps(stack.resolve(list(values)), sort_keys=True))
 
-    @property
+    @cached_property
     def described(self) -> str:
         if self.construct is not None:
             return self.construct.node.path
-        shown = [value if not Token.is_unresolved(value) else "<token>" for value in self._values]
+        shown = [value if not unresolved(value) else "<token>" for value in self._values]
         return f"{shown[2]} (account {shown[0]}, {shown[1]})"
 
     @property
@@ -166,9 +174,9 @@ def _pair_rules(connection: DeclaredConnection) -> tuple[list[str], list[tuple[s
             "domains; pass the domain to search as destination"
         )
         return errors, warnings
-    settings = {side.role: read_settings(side.construct) for side in (source, destination)}
+    settings = {side.role: side.settings for side in (source, destination)}
     regions = (source.info.region, destination.info.region)
-    cross_region = not any(Token.is_unresolved(r) for r in regions) and regions[0] != regions[1]
+    cross_region = not any(unresolved(r) for r in regions) and regions[0] != regions[1]
     for side in (source, destination):
         found = settings[side.role]
         if found is None:
@@ -251,7 +259,7 @@ def _app_rules(connections: list[DeclaredConnection]) -> dict[str, list[str]]:
     outbound = [c for c in connections if c.kind == "outbound"]
     first_by_alias: dict[tuple[object, ...], DeclaredConnection] = {}
     for connection in outbound:
-        if connection.alias is None or Token.is_unresolved(connection.alias):
+        if connection.alias is None or unresolved(connection.alias):
             continue
         alias_key = (connection.source.key, connection.alias)
         first = first_by_alias.setdefault(alias_key, connection)
@@ -296,14 +304,19 @@ class _Prerequisites:
         errors, warnings = _pair_rules(connection)
         for warning_id, message in warnings:
             Annotations.of(connection.construct).add_warning_v2(warning_id, message)
-        return errors + _app_rules(app_connections(connection.construct, self._declared)).get(
-            connection.construct.node.path, []
-        )
+        others = app_connections(connection.construct, self._declared, known=connection)
+        return errors + _app_rules(others).get(connection.construct.node.path, [])
 
 
-def app_connections(scope: IConstruct, declared: Declared) -> list[DeclaredConnection]:
-    """Every connection of the scope's app, in the construct tree's order."""
-    found = (declared(construct) for construct in scope.node.root.node.find_all())
+def app_connections(
+    scope: IConstruct, declared: Declared, *, known: DeclaredConnection | None = None
+) -> list[DeclaredConnection]:
+    """Every connection of the scope's app, in the construct tree's order; `known`, already read, stands for its
+    own construct (its domains are not read twice)."""
+    found = (
+        known if known is not None and construct is known.construct else declared(construct)
+        for construct in scope.node.root.node.find_all()
+    )
     return [connection for connection in found if connection is not None]
 
 

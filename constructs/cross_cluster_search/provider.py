@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import jsii
-from aws_cdk import CfnResource, Duration, IStableNumberProducer, Lazy, Stack, Token
+from aws_cdk import CfnResource, Duration, IStableNumberProducer, Lazy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -22,6 +22,7 @@ from cross_cluster_search.asset import HANDLER, handler_code
 from cross_cluster_search.ccs_handler import contract
 from cross_cluster_search.dependencies import drop_depends_on_already_referenced
 from cross_cluster_search.nag import acknowledge
+from cross_cluster_search.tokens import unresolved
 
 #: The newest Python runtime (cdk-nag AwsSolutions-L1); its boto3 has both connection APIs.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -98,7 +99,7 @@ class ProviderOptions:
         if not isinstance(self.log_retention, logs.RetentionDays):
             raise TypeError(f"log_retention must be an aws_logs.RetentionDays (got {self.log_retention!r})")
         memory = self.memory_size
-        if not Token.is_unresolved(memory) and (
+        if not unresolved(memory) and (
             isinstance(memory, bool) or not isinstance(memory, int) or not MIN_MEMORY_MB <= memory <= MAX_MEMORY_MB
         ):
             raise ValueError(

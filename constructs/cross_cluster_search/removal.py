@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import jsii
-from aws_cdk import CfnDeletionPolicy, CfnResource, IStableStringProducer, Lazy, Token
+from aws_cdk import CfnDeletionPolicy, CfnResource, IStableStringProducer, Lazy
 from constructs import IValidation
+
+from cross_cluster_search.tokens import unresolved
 
 DELETION_POLICY = "DeletionPolicy"
 UPDATE_REPLACE_POLICY = "UpdateReplacePolicy"
@@ -29,6 +31,8 @@ class ConnectionCfnResource(CfnResource):
     def __init__(self, scope: Any, id: str, *, type: str, properties: dict[str, Any]) -> None:
         super().__init__(scope, id, type=type, properties=properties)
         self._policy_overrides: dict[str, object] = {}
+        #: aws-cdk-lib's options object of this resource (one object for its life; its policies are read from it).
+        self._options = self.cfn_options
 
     def add_override(self, path: str, value: Any) -> None:
         """Like ``CfnResource.add_override``; an override of a policy counts for the checks and the handler."""
@@ -46,9 +50,7 @@ class ConnectionCfnResource(CfnResource):
         """The DeletionPolicy or UpdateReplacePolicy the template holds (None: absent, CloudFormation's Delete)."""
         if attribute in self._policy_overrides:
             return self._policy_overrides[attribute]
-        option = (
-            self.cfn_options.deletion_policy if attribute == DELETION_POLICY else self.cfn_options.update_replace_policy
-        )
+        option = self._options.deletion_policy if attribute == DELETION_POLICY else self._options.update_replace_policy
         return None if option is None else _policy_name(option)
 
     def keeps_connections(self) -> bool:
@@ -100,7 +102,7 @@ class RemovalPolicyCheck:
             shown = ", ".join(
                 f"{a} {self._resource.synthesized_policy(a)}"
                 for a in (DELETION_POLICY, UPDATE_REPLACE_POLICY)
-                if not Token.is_unresolved(self._resource.synthesized_policy(a))
+                if not unresolved(self._resource.synthesized_policy(a))
             )
             errors.append(
                 f"removal_policy: replace_by_deleting_first cannot be used with a policy that keeps connections "

@@ -184,5 +184,72 @@ def test_cdk_json_sets_every_flag_the_installed_aws_cdk_lib_recommends() -> None
 def test_building_the_wheel_installs_no_test_toolchain() -> None:
     """`make dist` builds in its own minimal environment (pip's build isolation: setuptools only)."""
     plan = subprocess.run(["make", "-n", "-B", "dist"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert "pip wheel" in plan
+    assert "-m build --outdir dist" in plan
     assert "requirements-dev.txt" not in plan and "npm ci" not in plan, plan
+
+
+def _domains_stack_app(outdir: Path, *, acknowledged: bool) -> tuple[cdk.App, cdk.Stack, cdk.Stack]:
+    """A user's app: the domains in one stack, the connection in another; the user's own domain findings
+    acknowledged as the sample app does, the library's through the documented helper when `acknowledged`."""
+    from aws_cdk import aws_opensearchservice as opensearch  # noqa: PLC0415
+
+    from app import DEMO_DOMAIN_EXCEPTIONS, SECRET_EXCEPTION, nag_exceptions  # noqa: PLC0415
+    from cross_cluster_search import acknowledge_access_policy_function  # noqa: PLC0415
+
+    app = cdk.App(outdir=str(outdir), context={"aws:cdk:bundling-stacks": []})
+    env = cdk.Environment(account=ACCOUNT, region="eu-west-1")
+    domains = cdk.Stack(app, "Domains", env=env)
+    found = []
+    for id_, name in (("Logs", "logs"), ("Archive", "archive")):
+        domain = opensearch.Domain(
+            domains,
+            id_,
+            domain_name=name,
+            version=opensearch.EngineVersion.OPENSEARCH_2_19,
+            capacity=opensearch.CapacityConfig(data_nodes=1, multi_az_with_standby_enabled=False),
+            fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_name="admin"),
+            node_to_node_encryption=True,
+            encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+            enforce_https=True,
+        )
+        nag_exceptions(domain.node.default_child, DEMO_DOMAIN_EXCEPTIONS)
+        nag_exceptions(domain.node.find_child("MasterUser").node.default_child, SECRET_EXCEPTION)
+        found.append(domain)
+    search = cdk.Stack(app, "Search", env=env)
+    OutboundConnection(search, "LogsToArchive", source=found[0], destination=found[1], connection_alias="archive")
+    if acknowledged:
+        assert acknowledge_access_policy_function(app) == [f"Domains/{ACCESS_POLICY_FUNCTION}/ServiceRole"]
+    return app, domains, search
+
+
+ACCESS_POLICY_FUNCTION = cross_cluster_search.nag.ACCESS_POLICY_FUNCTION_ID
+
+
+def test_the_access_policy_lands_in_the_domains_stack_not_the_connections(tmp_path: Path) -> None:
+    _, domains, search = _domains_stack_app(tmp_path, acknowledged=False)
+    in_domains = cdk.assertions.Template.from_stack(domains).to_json()["Resources"]
+    in_search = cdk.assertions.Template.from_stack(search).to_json()["Resources"]
+    [policy] = [r for r in in_domains.values() if r["Type"] == "Custom::OpenSearchAccessPolicy"]
+    assert "es:ESCrossClusterGet" in json.dumps(policy["Properties"])
+    assert ACCESS_POLICY_FUNCTION in "".join(in_domains)  # aws-cdk-lib's function beside the domain
+    assert not [r for r in in_search.values() if r["Type"] == "Custom::OpenSearchAccessPolicy"]
+    assert ACCESS_POLICY_FUNCTION not in "".join(in_search)
+    assert [r["Type"] for r in in_search.values()].count("Custom::OutboundCrossClusterSearchConnection") == 1
+
+
+def test_cdk_nag_reports_the_access_policy_function_until_the_documented_acknowledgement(tmp_path: Path) -> None:
+    """A user's multi-stack app: without the helper, the one finding left is AwsSolutions-IAM4 on aws-cdk-lib's
+    access-policy function (in the domains' stack); with it, a clean run."""
+    app, _, _ = _domains_stack_app(tmp_path / "without", acknowledged=False)
+    report = nag_report(app, tmp_path / "without")
+    found = {(v["ruleName"], c["constructPath"]) for v in report["violations"] for c in v["violatingConstructs"]}
+    assert found == {
+        (
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            f"Domains/{ACCESS_POLICY_FUNCTION}/ServiceRole/Resource",
+        )
+    }
+    app, _, _ = _domains_stack_app(tmp_path / "with", acknowledged=True)
+    report = nag_report(app, tmp_path / "with")
+    assert report["conclusion"] == "success"
+    assert report["violations"] == []
