@@ -34,8 +34,8 @@ def main(argv: list[str]) -> int:
             continue
         store = ConnectionStore(Delays(validating=1.0, provisioning=1.0, deleting=1.0))
         print(
-            f"Stack {stack.name} (account {stack.account}, region {stack.region}): offline emulator, the bundled "
-            "handler under AWS's Lambda runtime interface client"
+            f"Stack {stack.name} (account {stack.account}, the offline world's, not yours; region {stack.region}): "
+            "offline emulator, the bundled handler under AWS's Lambda runtime interface client"
         )
         for line in seed_domains(store, stack):
             print(f"  domain   {line}")
@@ -45,15 +45,29 @@ def main(argv: list[str]) -> int:
             _show("create", cfn.history)
             failures += sum(not r.ok for r in created)
             print("  Outputs:", ", ".join(f"{k}={v}" for k, v in cfn.outputs().items()))
-            seen = len(cfn.history)
             for logical_id in list(cfn.deployed):
-                timeout = str(int(cfn.deployed[logical_id].properties.get("TimeoutSeconds", "600")) - 60)
+                held = cfn.deployed[logical_id]
+                old_timeout = held.properties.get("TimeoutSeconds", "600")
+                timeout = str(int(old_timeout) - 60)
                 in_place = cfn.update(logical_id, {"TimeoutSeconds": timeout})
-                alias = cfn.deployed[logical_id].properties.get("ConnectionAlias", "demo") + "-v2"
-                replaced = cfn.update(logical_id, {"ConnectionAlias": alias})
+                print(
+                    f"  in-place update of {logical_id}: TimeoutSeconds {old_timeout} -> {timeout}, same connection "
+                    f"{in_place.physical_id}: {in_place.status} in {in_place.latency:.2f} s"
+                )
+                old_alias = held.properties.get("ConnectionAlias", "demo")
+                seen = len(cfn.history)
+                replaced = cfn.update(logical_id, {"ConnectionAlias": old_alias + "-v2"})
+                print(
+                    f"  replacement of {logical_id}: ConnectionAlias {old_alias} -> {old_alias}-v2 needs a new "
+                    f"connection, {replaced.physical_id}: {replaced.status} in {replaced.latency:.2f} s"
+                )
+                for cleanup in cfn.history[seen + 1 :]:
+                    print(
+                        f"  CloudFormation's cleanup Delete of the old connection {cleanup.physical_id}: "
+                        f"{cleanup.status} in {cleanup.latency:.2f} s"
+                    )
                 failures += (not in_place.ok) + (not replaced.ok)
-                failures += in_place.physical_id != created[0].physical_id
-            _show("update", cfn.history[seen:])
+                failures += in_place.physical_id != held.physical_id
             print("  Outputs:", ", ".join(f"{k}={v}" for k, v in cfn.outputs().items()))
             deleted = cfn.destroy()
             _show("delete", deleted)
