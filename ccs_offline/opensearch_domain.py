@@ -124,6 +124,7 @@ ACTION_GROUPS: dict[str, tuple[str, ...]] = {
 #: plugin answers 400 to any other key (its "Invalid configuration" answer).
 ROLE_KEYS = frozenset({"description", "cluster_permissions", "index_permissions", "tenant_permissions"})
 MAPPING_KEYS = frozenset({"description", "users", "backend_roles", "and_backend_roles", "hosts"})
+SECURITY_KINDS = ("roles", "rolesmapping")
 _MAPPING_LISTS = ("hosts", "users", "backend_roles", "and_backend_roles")
 
 # --- the replication plugin ---------------------------------------------------------------------------------
@@ -509,7 +510,9 @@ class OpenSearchWorld:
         if session is None or lower.get("x-amz-security-token") != session.token:
             raise RestError(403, {"message": "The security token included in the request is invalid."})
         if match["service"] != "es":
-            raise RestError(403, {"message": f"Credential should be scoped to correct service: 'es'. ({match['service']})"})
+            raise RestError(
+                403, {"message": f"Credential should be scoped to correct service: 'es'. ({match['service']})"}
+            )
         signed = match["signed"].split(";")
         request = AWSRequest(
             method=method,
@@ -540,10 +543,9 @@ class OpenSearchWorld:
         parts = [p for p in path.split("/") if p]
         with self.lock:
             domain._advance()
-            if parts[:3] == ["_plugins", "_security", "api"] and len(parts) == 5:
-                if parts[3] in ("roles", "rolesmapping"):
-                    domain.require_rest_api(caller)
-                    return _security(domain, parts[3], parts[4], method, body)
+            if parts[:3] == ["_plugins", "_security", "api"] and len(parts) == 5 and parts[3] in SECURITY_KINDS:
+                domain.require_rest_api(caller)
+                return _security(domain, parts[3], parts[4], method, body)
             if parts[:2] == ["_plugins", "_replication"] and len(parts) == 3 and parts[2] == "_autofollow":
                 _allow(method, target, ("POST", "DELETE"))
                 return _autofollow(domain, caller, method, body)
@@ -564,7 +566,9 @@ def _json_body(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except ValueError as error:
-        raise RestError(400, exception_body(400, "parse_exception", f"request body is not valid JSON: {error}")) from None
+        raise RestError(
+            400, exception_body(400, "parse_exception", f"request body is not valid JSON: {error}")
+        ) from None
 
 
 def _allow(method: str, target: str, allowed: tuple[str, ...]) -> None:
@@ -584,7 +588,9 @@ def _security(domain: LocalDomain, kind: str, name: str, method: str, body: Any)
             raise security_api_answer(404, "NOT_FOUND", f"Resource '{name}' not found.")
         document = copy.deepcopy(store.get(name) or BUILT_IN_ROLES[name])
         static = kind == "roles" and name in BUILT_IN_ROLES
-        return 200, {name: {**document, "reserved": static, "hidden": False, **({"static": static} if kind == "roles" else {})}}
+        return 200, {
+            name: {**document, "reserved": static, "hidden": False, **({"static": static} if kind == "roles" else {})}
+        }
     if kind == "roles" and name in BUILT_IN_ROLES and method != "GET":
         # Static roles cannot be changed through the API (security plugin docs, "Reserved and hidden resources").
         raise security_api_answer(403, "FORBIDDEN", f"Resource '{name}' is read-only.")
@@ -613,7 +619,9 @@ def _security(domain: LocalDomain, kind: str, name: str, method: str, body: Any)
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise security_api_answer(400, "BAD_REQUEST", str(error)) from None
         return 200, {"status": "OK", "message": "Resource updated."}
-    raise RestError(405, {"error": f"Incorrect HTTP method for uri [{kind}/{name}] and method [{method}]", "status": 405})
+    raise RestError(
+        405, {"error": f"Incorrect HTTP method for uri [{kind}/{name}] and method [{method}]", "status": 405}
+    )
 
 
 def _validated(body: Any, keys: frozenset[str]) -> JSON:
@@ -622,7 +630,8 @@ def _validated(body: Any, keys: frozenset[str]) -> JSON:
     unknown = sorted(set(body) - keys)
     if unknown:
         raise RestError(
-            400, {"status": "BAD_REQUEST", "message": "Invalid configuration", "invalid_keys": {"keys": ",".join(unknown)}}
+            400,
+            {"status": "BAD_REQUEST", "message": "Invalid configuration", "invalid_keys": {"keys": ",".join(unknown)}},
         )
     return copy.deepcopy(body)
 
@@ -656,14 +665,22 @@ def _replication(domain: LocalDomain, caller: Caller, index: str, verb: str, bod
     domain.require(caller, {"_pause": PAUSE, "_resume": RESUME, "_stop": STOP}[verb], index)
     if current is None:
         # The plugin's text is unsure; the refusal (400) is modelled.
-        raise RestError(400, exception_body(400, "illegal_argument_exception", f"No replication in progress for index:{index}"))
+        raise RestError(
+            400, exception_body(400, "illegal_argument_exception", f"No replication in progress for index:{index}")
+        )
     if verb == "_pause":
         if current.state != "RUNNING":
-            raise RestError(400, exception_body(400, "illegal_argument_exception", f"Replication on Index {index} is already paused"))
+            raise RestError(
+                400,
+                exception_body(400, "illegal_argument_exception", f"Replication on Index {index} is already paused"),
+            )
         current.state, current.reason = "PAUSED", "User initiated"
     elif verb == "_resume":
         if current.state != "PAUSED":
-            raise RestError(400, exception_body(400, "illegal_argument_exception", f"Replication on Index {index} is already running"))
+            raise RestError(
+                400,
+                exception_body(400, "illegal_argument_exception", f"Replication on Index {index} is already running"),
+            )
         current.state, current.reason = "RUNNING", "User initiated"
     else:
         # Stop ends replication for good and leaves a normal index [ccr docs: "Stop replication"].
@@ -680,7 +697,9 @@ def _use_roles(body: JSON) -> tuple[str, str]:
     if not (isinstance(leader, str) and isinstance(follower, str)):
         raise RestError(
             400,
-            exception_body(400, "illegal_argument_exception", "Missing use_roles: leader_cluster_role and follower_cluster_role"),
+            exception_body(
+                400, "illegal_argument_exception", "Missing use_roles: leader_cluster_role and follower_cluster_role"
+            ),
         )
     return leader, follower
 
@@ -688,13 +707,17 @@ def _use_roles(body: JSON) -> tuple[str, str]:
 def _leader(domain: LocalDomain, alias: Any) -> LocalDomain:
     leader = domain.remotes.get(alias) if isinstance(alias, str) else None
     if leader is None:
-        raise RestError(404, exception_body(404, "no_such_remote_cluster_exception", f"no such remote cluster: [{alias}]"))
+        raise RestError(
+            404, exception_body(404, "no_such_remote_cluster_exception", f"no such remote cluster: [{alias}]")
+        )
     return leader
 
 
 def _start(domain: LocalDomain, caller: Caller, index: str, body: Any) -> tuple[int, Any]:
     if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("leader_alias", "leader_index")):
-        raise RestError(400, exception_body(400, "illegal_argument_exception", "Mandatory params leader_alias and leader_index"))
+        raise RestError(
+            400, exception_body(400, "illegal_argument_exception", "Mandatory params leader_alias and leader_index")
+        )
     leader_role, follower_role = _use_roles(body)
     # The request runs as the follower role, and the same user runs as the leader role on the leader: map the
     # caller to both [aws-ccs: "map the same user or role ..."]; a caller allowed only through another role
@@ -703,25 +726,33 @@ def _start(domain: LocalDomain, caller: Caller, index: str, body: Any) -> tuple[
     leader = _leader(domain, body["leader_alias"])
     leader.require(caller, LEADER_VALIDATE, body["leader_index"], via=leader_role)
     if body["leader_index"] not in leader.indices:
-        raise RestError(404, exception_body(404, "index_not_found_exception", f"no such index [{body['leader_index']}]"))
+        raise RestError(
+            404, exception_body(404, "index_not_found_exception", f"no such index [{body['leader_index']}]")
+        )
     if index in domain.indices:
         # Starting again (a replication that runs, or any index of that name) is refused: the follower index
         # must not exist [ccr docs, "Start replication"]. A re-delivered start therefore fails.
-        raise RestError(400, exception_body(400, "resource_already_exists_exception", f"index [{index}] already exists"))
+        raise RestError(
+            400, exception_body(400, "resource_already_exists_exception", f"index [{index}] already exists")
+        )
     domain._begin(index, body["leader_alias"], body["leader_index"], domain.world.now())
     return 200, {"acknowledged": True}
 
 
 def _autofollow(domain: LocalDomain, caller: Caller, method: str, body: Any) -> tuple[int, Any]:
     if not isinstance(body, dict) or not all(isinstance(body.get(k), str) for k in ("leader_alias", "name")):
-        raise RestError(400, exception_body(400, "illegal_argument_exception", "Mandatory params leader_alias and name"))
+        raise RestError(
+            400, exception_body(400, "illegal_argument_exception", "Mandatory params leader_alias and name")
+        )
     key = (body["leader_alias"], body["name"])
     if method == "DELETE":
         domain.require(caller, AUTOFOLLOW, None)
         if key not in domain.rules:
             raise RestError(
                 404,
-                exception_body(404, "resource_not_found_exception", f"Autofollow replication rule {body['name']} does not exist"),
+                exception_body(
+                    404, "resource_not_found_exception", f"Autofollow replication rule {body['name']} does not exist"
+                ),
             )
         # Deleting a rule does not stop the replications it started [ccr docs, "Delete a replication rule"].
         del domain.rules[key]
@@ -734,7 +765,8 @@ def _autofollow(domain: LocalDomain, caller: Caller, method: str, body: Any) -> 
     if key in domain.rules:
         # A second rule of the same name is refused (unsure; harsher than replacing it silently).
         raise RestError(
-            400, exception_body(400, "resource_already_exists_exception", f"Autofollow rule {body['name']} already exists")
+            400,
+            exception_body(400, "resource_already_exists_exception", f"Autofollow rule {body['name']} already exists"),
         )
     domain.rules[key] = Rule(body["leader_alias"], body["name"], body["pattern"], body["use_roles"], domain.world.now())
     domain._advance()
@@ -758,12 +790,18 @@ def _search(domain: LocalDomain, caller: Caller, target: str, query: dict[str, s
             where.require(caller, REMOTE_SEARCH if alias else LOCAL_SEARCH, name)
         for name in names:
             for doc_id, source in sorted(where.indices[name].items()):
-                hits.append({"_index": f"{alias}:{name}" if alias else name, "_id": doc_id, "_score": 1.0, "_source": source})
+                hits.append(
+                    {"_index": f"{alias}:{name}" if alias else name, "_id": doc_id, "_score": 1.0, "_source": source}
+                )
     answer: JSON = {
         "took": 1,
         "timed_out": False,
         "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
-        "hits": {"total": {"value": len(hits), "relation": "eq"}, "max_score": 1.0 if hits else None, "hits": hits[:size]},
+        "hits": {
+            "total": {"value": len(hits), "relation": "eq"},
+            "max_score": 1.0 if hits else None,
+            "hits": hits[:size],
+        },
     }
     if remote_clusters:
         answer["_clusters"] = {"total": remote_clusters, "successful": remote_clusters, "skipped": 0}
