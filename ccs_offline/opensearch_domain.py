@@ -144,6 +144,29 @@ REMOTE_SEARCH = ("indices:admin/shards/search_shards", "indices:data/read/search
 LOCAL_SEARCH = ("indices:data/read/search",)
 
 
+#: The routes this stand-in serves (method, path template as the API specification writes it). `_search` is
+#: `_core.yaml`'s `/{index}/_search`; the others are replication.yaml's and security.yaml's.
+ROUTES = (
+    ("GET", "/_plugins/_security/api/roles/{role}"),
+    ("PUT", "/_plugins/_security/api/roles/{role}"),
+    ("PATCH", "/_plugins/_security/api/roles/{role}"),
+    ("DELETE", "/_plugins/_security/api/roles/{role}"),
+    ("GET", "/_plugins/_security/api/rolesmapping/{role}"),
+    ("PUT", "/_plugins/_security/api/rolesmapping/{role}"),
+    ("PATCH", "/_plugins/_security/api/rolesmapping/{role}"),
+    ("DELETE", "/_plugins/_security/api/rolesmapping/{role}"),
+    ("PUT", "/_plugins/_replication/{index}/_start"),
+    ("GET", "/_plugins/_replication/{index}/_status"),
+    ("POST", "/_plugins/_replication/{index}/_pause"),
+    ("POST", "/_plugins/_replication/{index}/_resume"),
+    ("POST", "/_plugins/_replication/{index}/_stop"),
+    ("POST", "/_plugins/_replication/_autofollow"),
+    ("DELETE", "/_plugins/_replication/_autofollow"),
+    ("GET", "/{index}/_search"),
+    ("POST", "/{index}/_search"),
+)
+
+
 class RestError(Exception):
     """An answer other than 2xx: its status and body."""
 
@@ -176,6 +199,19 @@ class Caller:
         requestedTenant=null]`; older versions wrote `roles=[…]`]. That an IAM caller's name and backend role
         are both its role ARN is unsure (AWS documents mapping the ARN as either)."""
         return f"User [name={self.role_arn}, backend_roles=[{self.role_arn}], requestedTenant=null]"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request and its answer, as the domain saw them (for checks against the API specification)."""
+
+    caller: str  #: the role ARN, or "-" when the request was not authenticated
+    method: str
+    path: str  #: without the query string, percent-decoded
+    query: dict[str, str]
+    request: Any  #: the JSON body, or None
+    status: int
+    response: Any
 
 
 @dataclass
@@ -215,7 +251,7 @@ class LocalDomain:
     remotes: dict[str, LocalDomain] = field(default_factory=dict)
     replications: dict[str, Replication] = field(default_factory=dict)
     rules: dict[tuple[str, str], Rule] = field(default_factory=dict)
-    calls: list[tuple[str, str, str, int]] = field(default_factory=list)  #: (caller, method, path, status)
+    exchanges: list[Exchange] = field(default_factory=list)  #: every request and its answer, in order
     endpoint: str = ""
 
     # --- what a test sets up (the domain's owner, outside the REST API) --------------------------------
@@ -395,7 +431,8 @@ class Registered:
 
 class _DomainHandler(BaseHTTPRequestHandler):
     server: _DomainServer
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  #: keep-alive, as the domains' endpoints
+    disable_nagle_algorithm = True  #: headers and body go out in two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
@@ -416,17 +453,21 @@ class _DomainHandler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         domain = self.server.domain
-        caller_name = "-"
+        caller_name, request = "-", None
         try:
-            caller = domain.world.authenticate(self.command, self.path, dict(self.headers.items()), body)
+            request = _json_body(raw)
+            caller = domain.world.authenticate(self.command, self.path, dict(self.headers.items()), raw)
             caller_name = caller.role_arn
-            status, answer = domain.world.route(domain, caller, self.command, self.path, body)
+            status, answer = domain.world.route(domain, caller, self.command, self.path, request)
         except RestError as error:
             status, answer = error.status, error.body
+        split = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        exchange = Exchange(caller_name, self.command, unquote(split.path), query, request, status, answer)
         with domain.world.lock:
-            domain.calls.append((caller_name, self.command, urlsplit(self.path).path, status))
+            domain.exchanges.append(exchange)
         payload = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -534,12 +575,11 @@ class OpenSearchWorld:
         return Caller(session.role_arn)
 
     # --- what is called ------------------------------------------------------------------------------------
-    def route(self, domain: LocalDomain, caller: Caller, method: str, target: str, raw: bytes) -> tuple[int, Any]:
-        """Dispatch one request; a RestError is the answer for anything but success."""
+    def route(self, domain: LocalDomain, caller: Caller, method: str, target: str, body: Any) -> tuple[int, Any]:
+        """Dispatch one request (its JSON body parsed); a RestError is the answer for anything but success."""
         split = urlsplit(target)
         path = unquote(split.path)
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        body = _json_body(raw)
         parts = [p for p in path.split("/") if p]
         with self.lock:
             domain._advance()
