@@ -244,6 +244,7 @@ class LocalDomain:
 
     name: str
     world: OpenSearchWorld
+    region: str = "us-east-1"
     roles: dict[str, JSON] = field(default_factory=dict)
     mappings: dict[str, JSON] = field(default_factory=dict)
     indices: dict[str, dict[str, JSON]] = field(default_factory=dict)
@@ -458,7 +459,7 @@ class _DomainHandler(BaseHTTPRequestHandler):
         caller_name, request = "-", None
         try:
             request = _json_body(raw)
-            caller = domain.world.authenticate(self.command, self.path, dict(self.headers.items()), raw)
+            caller = domain.world.authenticate(domain, self.command, self.path, dict(self.headers.items()), raw)
             caller_name = caller.role_arn
             status, answer = domain.world.route(domain, caller, self.command, self.path, request)
         except RestError as error:
@@ -508,9 +509,9 @@ class OpenSearchWorld:
         self._keys = itertools.count(1)
 
     # --- setup ---------------------------------------------------------------------------------------------
-    def add_domain(self, name: str) -> LocalDomain:
-        """A domain served on its own HTTPS port; its endpoint is `domain.endpoint`."""
-        domain = LocalDomain(name, self)
+    def add_domain(self, name: str, region: str = "us-east-1") -> LocalDomain:
+        """A domain in `region`, served on its own HTTPS port; its endpoint is `domain.endpoint`."""
+        domain = LocalDomain(name, self, region)
         server = _DomainServer(domain)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
@@ -538,7 +539,9 @@ class OpenSearchWorld:
             thread.join(timeout=5)
 
     # --- who is calling ----------------------------------------------------------------------------------
-    def authenticate(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Caller:
+    def authenticate(
+        self, domain: LocalDomain, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> Caller:
         """The caller from a valid SigV4 signature (service `es`); otherwise the answers AWS's front end gives
         before the plugin sees the request: 403 with a `message` (AWS developer guide, "Signing HTTP
         requests to Amazon OpenSearch Service"; the exact texts are those of other SigV4 services, unsure)."""
@@ -553,6 +556,11 @@ class OpenSearchWorld:
         if match["service"] != "es":
             raise RestError(
                 403, {"message": f"Credential should be scoped to correct service: 'es'. ({match['service']})"}
+            )
+        if match["region"] != domain.region:
+            raise RestError(
+                403,
+                {"message": f"Credential should be scoped to a valid region. ({match['region']} != {domain.region})"},
             )
         signed = match["signed"].split(";")
         request = AWSRequest(

@@ -68,7 +68,7 @@ def pair(monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
     clock = FastClock()
     with local_opensearch(clock.now, clock.sleep, bootstrap_seconds=BOOTSTRAP) as (world, ca_file):
         monkeypatch.setenv("SSL_CERT_FILE", ca_file)
-        source, destination = world.add_domain("follower"), world.add_domain("leader")
+        source, destination = world.add_domain("follower", REGION), world.add_domain("leader", REGION)
         for domain in (source, destination):
             domain.map_role("all_access", backend_roles=(ADMIN,))
         source.connect("leader-logs", destination)
@@ -158,6 +158,13 @@ def test_a_signature_for_another_service_is_refused_before_the_plugin(pair: Pair
     with pytest.raises(DataPlaneForbidden, match=r"Domain leader: .*access policy"):
         client.put_role("r", index_patterns=["*"], allowed_actions=["read"])
     assert "r" not in pair.destination.roles
+
+
+def test_a_signature_for_another_region_is_refused(pair: Pair) -> None:
+    endpoint = DomainEndpoint("leader", pair.destination.endpoint, "us-west-2")
+    client = DomainClient(endpoint, pair.world.session(ADMIN), ADMIN)
+    with pytest.raises(DataPlaneForbidden, match=r"valid region.*check the SigV4 region"):
+        client.delete_role("anything")
 
 
 # --- replication ----------------------------------------------------------------------------------------
