@@ -261,7 +261,8 @@ class LocalDomain:
         with self.world.lock:
             mapping = self.mappings.setdefault(role, _empty_mapping())
             for key, values in (("users", users), ("backend_roles", backend_roles)):
-                mapping[key] = [*mapping[key], *(v for v in values if v not in mapping[key])]
+                kept = mapping.get(key, [])
+                mapping[key] = [*kept, *(v for v in values if v not in kept)]
 
     def connect(self, alias: str, destination: LocalDomain) -> None:
         """An ACTIVE outbound connection from this domain to `destination` under `alias`."""
@@ -292,9 +293,10 @@ class LocalDomain:
         them [security plugin docs, "Role mappings"]."""
         mapped = []
         for role, mapping in sorted(self.mappings.items()):
-            by_user = caller.role_arn in mapping["users"]
-            by_backend = caller.role_arn in mapping["backend_roles"]
-            by_all = bool(mapping["and_backend_roles"]) and set(mapping["and_backend_roles"]) <= {caller.role_arn}
+            every = set(mapping.get("and_backend_roles", []))
+            by_user = caller.role_arn in mapping.get("users", [])
+            by_backend = caller.role_arn in mapping.get("backend_roles", [])
+            by_all = bool(every) and every <= {caller.role_arn}
             if by_user or by_backend or by_all:
                 mapped.append(role)
         return mapped
