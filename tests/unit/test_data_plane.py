@@ -242,6 +242,28 @@ def test_an_autofollow_rule_replicates_matching_indices_and_its_deletion_leaves_
     assert follower.replication_status("logs-2026").status == "SYNCING"
 
 
+def test_an_autofollow_rule_picks_up_a_new_leader_index_at_its_next_poll(pair: Pair) -> None:
+    map_for_replication(pair)
+    follower = pair.client(pair.source)
+    follower.create_autofollow_rule("logs", leader_alias="leader-logs", pattern="logs-*")
+    pair.clock.sleep(10)
+    pair.destination.index("logs-2027", "7", {"message": "new"})
+    assert follower.replication_status("logs-2027").status == "REPLICATION NOT IN PROGRESS"
+    pair.clock.sleep(20)  # the rule's 30 s poll comes round
+    assert follower.replication_status("logs-2027").status == "BOOTSTRAPPING"
+    follower.wait_until_syncing("logs-2027", pair.clock.deadline(300))
+    assert pair.source.documents("logs-2027") == {"7": {"message": "new"}}
+
+
+def test_a_paused_replication_does_not_count_as_syncing(pair: Pair) -> None:
+    map_for_replication(pair)
+    follower = pair.client(pair.source)
+    follower.start_replication("logs-2026", leader_alias="leader-logs", leader_index="logs-2026")
+    follower.client.transport.perform_request("POST", "/_plugins/_replication/logs-2026/_pause", body={})
+    with pytest.raises(ReplicationFailed, match="is PAUSED: User initiated"):
+        follower.wait_until_syncing("logs-2026", pair.clock.deadline(300))
+
+
 # --- search through the connection ----------------------------------------------------------------------
 def test_a_cross_cluster_search_is_refused_until_the_mapping_exists_then_answers(pair: Pair) -> None:
     searcher = pair.client(pair.source, role=READER)
