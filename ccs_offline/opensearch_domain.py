@@ -530,9 +530,13 @@ class OpenSearchWorld:
         """Temporary credentials standing for `role_arn` (as STS AssumeRole hands them out)."""
         number = next(self._keys)
         key, secret, token = f"ASIALOCAL{number:011d}", f"local-secret-{number}", f"local-token-{number}"
-        with self.lock:
-            self.sessions[key] = Registered(secret, role_arn, token)
+        self.register(key, secret, token, role_arn)
         return Credentials(key, secret, token)
+
+    def register(self, access_key: str, secret_key: str, token: str | None, role_arn: str) -> None:
+        """Credentials handed out elsewhere (the control-plane emulator's STS AssumeRole) stand for `role_arn`."""
+        with self.lock:
+            self.sessions[access_key] = Registered(secret_key, role_arn, token)
 
     def close(self) -> None:
         for server, thread in self._servers:
