@@ -35,16 +35,15 @@ deploy-local: $(VENV)/.offline node_modules/.installed
 	npx cdk synth --quiet
 	$(PY) -m ccs_offline.deploy cdk.out
 
-# Quality gates, then every test: unit, integration through the bundled asset and fuzzing in parallel
-# (pytest-xdist; the integration tests wait mostly on the offline world's clock), with coverage; then the
-# wheel in its own stage (it builds virtualenvs outside the checkout).
+# Quality gates, then every test in parallel (pytest-xdist, work stealing), with coverage: unit, integration
+# through the bundled asset (waiting mostly on the offline world's clock), fuzzing, and the wheel (which
+# builds virtualenvs outside the checkout, waiting mostly on pip; `pytest -m wheel` runs that stage alone).
 PYTEST_WORKERS ?= 3
 test: setup lint
 	npx cdk synth --quiet
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error --regions us-east-1 eu-west-1 -- cdk.out/*.template.json
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not wheel" --durations=15 \
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=15 \
 		--cov --cov-report=term-missing:skip-covered --cov-fail-under=90
-	$(PY) -m pytest -n 2 -m wheel tests/wheel
 
 # The inner loop: unit and construct tests, a tenth of the property examples, in parallel, no coverage.
 test-fast: setup

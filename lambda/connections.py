@@ -247,7 +247,7 @@ def _settle(
         return settled
     if settled.status == PENDING_ACCEPTANCE:
         try:
-            accept_through_either_api(apis, settled.connection_id, spec.api, deadline)
+            accept_through_either_api(apis, settled.connection_id, spec.api, deadline, made_at)
         except ClientError as error:
             # Another copy of the same request (CloudFormation's invocation is asynchronous and may arrive
             # twice) may have accepted it first: a connection that moved on is no failure.
@@ -272,30 +272,46 @@ def _settle(
 _OTHER_API_NEEDED = re.compile(r"created using .+ cannot be accepted with", re.IGNORECASE)
 
 
-def accept_through_either_api(apis: Apis, connection_id: str, api: str, deadline: Deadline) -> Connection:
+def accept_through_either_api(
+    apis: Apis, connection_id: str, api: str, deadline: Deadline, made_at: float | None = None
+) -> Connection:
     """Accept through `api`; when the service answers that the connection was created through the other API
     (only that one may accept it), accept through that one. The accept makes one attempt per call (botocore
-    would retry LimitExceededException as throttling): throttling and 5xx are tried again here."""
+    would retry LimitExceededException as throttling): throttling and 5xx are tried again here, and so is
+    not-found for SETTLING_SECONDS after `made_at` (the destination's side may not list a new connection yet)."""
+    settling_until = None if made_at is None else made_at + SETTLING_SECONDS
     try:
-        return _through_transient(lambda: apis.destination_as(api).accept_inbound(connection_id), deadline)
+        return _through_transient(
+            lambda: apis.destination_as(api).accept_inbound(connection_id), deadline, settling_until
+        )
     except ClientError as error:
         message = str(error.response.get("Error", {}).get("Message", ""))
         if error_code(error) != "ValidationException" or not _OTHER_API_NEEDED.search(message):
             raise
         other = ELASTICSEARCH if api == OPENSEARCH else OPENSEARCH
         logger.info("%s was created through the other API: accepting it through %s", connection_id, other)
-        return _through_transient(lambda: apis.destination_as(other).accept_inbound(connection_id), deadline)
+        return _through_transient(
+            lambda: apis.destination_as(other).accept_inbound(connection_id), deadline, settling_until
+        )
 
 
-def _through_transient(call: Callable[[], Connection], deadline: Deadline) -> Connection:
+def _through_transient(
+    call: Callable[[], Connection], deadline: Deadline, settling_until: float | None = None
+) -> Connection:
     """`call`, tried again after throttling or a 5xx while the deadline allows (an accept whose answer was
-    lost may have been carried out: the next try is refused, and the caller finds it accepted)."""
+    lost may have been carried out: the next try is refused, and the caller finds it accepted), and after
+    ResourceNotFoundException until `settling_until` (on the deadline's clock)."""
     pause = 1.0
     while True:
         try:
             return call()
         except ClientError as error:
-            if not _transient(error) or deadline.remaining() <= pause:
+            settling = (
+                error_code(error) == "ResourceNotFoundException"
+                and settling_until is not None
+                and deadline.now() < settling_until
+            )
+            if not (_transient(error) or settling) or deadline.remaining() <= pause:
                 raise
             logger.info("Accept answered %s; trying again in %.0f s", error_code(error), pause)
         deadline.sleep(pause)
@@ -316,8 +332,9 @@ def _discard(connection_id: str, api: ConnectionOperations, deadline: Deadline) 
 
 def _final_refusal(error: ClientError) -> bool:
     """A refused accept that no other copy's accept explains: the destination's limit of 20 inbound
-    connections (LimitExceededException, in both APIs' AcceptInbound models) or a denial."""
-    return error_code(error) in {"LimitExceededException", "AccessDeniedException"}
+    connections (LimitExceededException, in both APIs' AcceptInbound models). (Denials never get here:
+    clients.py turns them into AccessDenied.)"""
+    return error_code(error) == "LimitExceededException"
 
 
 def _accepted_elsewhere(
@@ -341,6 +358,7 @@ def update_outbound(
     apis: Apis,
     deadline: Deadline,
     may_adopt: Callable[[Connection], None] | None = None,
+    before_create: Callable[[], None] | None = None,
 ) -> Connection:
     """Compare the connection behind the physical id with what the new properties ask for, not with the old
     properties (a rollback Update's old properties are the ones that failed): keep it when it matches,
@@ -360,6 +378,8 @@ def update_outbound(
             delete_outbound(connection_id, apis, deadline)
     else:
         logger.info("Connection %s is %s; creating it again", connection_id, current.status if current else "gone")
+    if before_create is not None:
+        before_create()  # e.g. refuses when CloudFormation is no longer waiting for a replacement
     return create_outbound(new, apis, deadline, may_adopt)
 
 
@@ -387,13 +407,14 @@ def looks_like_connection_id(physical_id: str) -> bool:
     )
 
 
-def delete_outbound(connection_id: str, apis: Apis, deadline: Deadline) -> None:
-    """Delete the connection and wait until it is DELETED; unknown ids are already gone."""
+def delete_outbound(connection_id: str, apis: Apis, deadline: Deadline) -> bool:
+    """Delete the connection and wait until it is DELETED; whether it was seen DELETED (False: the service
+    never listed it, counted as gone)."""
     if not looks_like_connection_id(connection_id):
         logger.info("Physical id %s is not a connection id: nothing to delete", connection_id)
-        return
+        return True
     api = apis.source()
-    delete_connection(connection_id, api.get_outbound, api.delete_outbound, deadline)
+    return delete_connection(connection_id, api.get_outbound, api.delete_outbound, deadline)
 
 
 def delete_connection(
@@ -521,10 +542,10 @@ def accepter_moving(spec: AccepterSpec) -> frozenset[str]:
     return ACCEPTING if spec.api == OPENSEARCH else frozenset({PENDING_ACCEPTANCE, PROVISIONING})
 
 
-def delete_inbound(connection_id: str, apis: Apis, deadline: Deadline) -> None:
-    """Delete the inbound connection and wait until it is DELETED."""
+def delete_inbound(connection_id: str, apis: Apis, deadline: Deadline) -> bool:
+    """Delete the inbound connection and wait until it is DELETED; whether it was seen DELETED."""
     if not looks_like_connection_id(connection_id):
         logger.info("Physical id %s is not a connection id: nothing to delete", connection_id)
-        return
+        return True
     api = apis.destination()
-    delete_connection(connection_id, api.get_inbound, api.delete_inbound, deadline)
+    return delete_connection(connection_id, api.get_inbound, api.delete_inbound, deadline)

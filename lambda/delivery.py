@@ -14,7 +14,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable
-from http.client import HTTPSConnection
+from http.client import HTTPException, HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -70,7 +70,7 @@ def deliver(
     headers = {"content-type": "", "content-length": str(len(body))}
     for attempt in range(1, SEND_ATTEMPTS + 1):
         seconds = min(timeout, time_left())
-        if seconds <= 0.5:
+        if seconds <= 0.1:
             break
         connection = HTTPSConnection(host, port, timeout=seconds, context=_context())
         try:
@@ -83,7 +83,7 @@ def deliver(
             logger.error(
                 "The ResponseURL refused the answer: HTTP %s %s (attempt %d)", answer.status, answer.reason, attempt
             )
-        except (OSError, ssl.SSLError) as error:
+        except (OSError, ssl.SSLError, HTTPException) as error:
             logger.error("Could not deliver the answer (attempt %d): %s", attempt, error)
         finally:
             connection.close()

@@ -37,11 +37,12 @@ class _CfnResource(CfnResource):
         context = self._context
 
         def deliver(url: str, body: dict[str, Any], _ssl_verify: Any = None) -> None:
-            # crhelper's own timer answers 0.5 s before the end: the answer must be out before it.
-            left = lambda: context.get_remaining_time_in_millis() / 1000 - 1.0  # noqa: E731
+            # Answers are due RESPONSE_RESERVE_SECONDS before the end; crhelper's own timer answers 0.5 s before
+            # it, and that last FAILED still gets what is left.
+            left = lambda: context.get_remaining_time_in_millis() / 1000 - 0.2  # noqa: E731
             if not delivery.deliver(url, body, system_clock(), left) and body.get("Status") == "SUCCESS":
                 physical_id = str(body.get("PhysicalResourceId", ""))
-                if self.RequestType != "Delete" and connections.looks_like_connection_id(physical_id):
+                if self.RequestType == "Create" and connections.looks_like_connection_id(physical_id):
                     logger.error(
                         "%s %s: CloudFormation was not told about it (no answer delivered)", KEPT_MARKER, physical_id
                     )

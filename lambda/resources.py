@@ -49,7 +49,6 @@ NO_CREATE_STATUSES = frozenset(
         "DELETE_COMPLETE",
         "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
         "UPDATE_COMPLETE",
-        "UPDATE_FAILED",
         "UPDATE_ROLLBACK_IN_PROGRESS",
         "UPDATE_ROLLBACK_FAILED",
         "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
@@ -89,14 +88,15 @@ def _check_awaited(event: dict[str, Any], clock: Clock) -> None:
         raise LateRequest(f"Changed nothing: this {event['RequestType']} arrived too late to be answered: {late}")
 
 
-def _check_stack_creates(event: dict[str, Any], apis: BotoApis) -> None:
-    """A Create changes nothing while the stack is rolling back, being deleted or done: CloudFormation sends
-    none then, so this is a late copy of a request its stack already gave up on."""
+def _check_stack_creates(event: dict[str, Any], apis: BotoApis, allowed: frozenset[str] = frozenset()) -> None:
+    """A Create (or an Update's replacement) makes nothing while the stack is rolling back, being deleted or
+    done (but for `allowed` statuses): CloudFormation sends none then, so this is a late copy of a request its
+    stack already gave up on."""
     status = ownership.stack_status(apis.cloudformation(request.stack_region(event)), event["StackId"])
-    if status in NO_CREATE_STATUSES:
+    if status in NO_CREATE_STATUSES - allowed:
         raise LateRequest(
             f"Changed nothing: stack {event['StackId'].split('/')[-2]} is {status}, so CloudFormation is not "
-            "waiting for this Create (a late copy of a request Lambda kept in its queue)"
+            f"waiting for this {event['RequestType']} (a late copy of a request Lambda kept in its queue)"
         )
 
 
@@ -212,7 +212,13 @@ def update(event: dict[str, Any], context: Any, clock: Clock) -> Answer:
     deadline = budget.deadline(spec.timeout_seconds)
     try:
         updated = connections.update_outbound(
-            str(event["PhysicalResourceId"]), spec, apis, deadline, _outbound_guard(event, spec, apis, deadline)
+            str(event["PhysicalResourceId"]),
+            spec,
+            apis,
+            deadline,
+            _outbound_guard(event, spec, apis, deadline),
+            # A rollback Update may make a connection again; a forward one only while its stack is updating.
+            lambda: _check_stack_creates(event, apis, allowed=ROLLBACK_STATUSES),
         )
     except Leftover as left:
         # The FAILED Update keeps the old physical id, so only this line names the replacement left behind.
@@ -258,10 +264,14 @@ def delete(event: dict[str, Any], context: Any, clock: Clock) -> None:
         return
     deadline = budget.deadline(target.timeout_seconds, reserve=0)
     try:
-        if accepter:
-            connections.delete_inbound(physical_id, apis, deadline)
-        else:
-            connections.delete_outbound(physical_id, apis, deadline)
+        delete = connections.delete_inbound if accepter else connections.delete_outbound
+        if not delete(physical_id, apis, deadline):
+            logger.warning(
+                "%s %s: never listed by the service while this Delete looked, so counted as gone; if it appears "
+                "later, delete it by hand",
+                KEPT_MARKER,
+                physical_id,
+            )
     except Exception as error:
         # A failed cleanup Delete is tried three times, then CloudFormation drops the resource: say which
         # connection may be left behind, in a line a metric filter finds.

@@ -243,3 +243,44 @@ def test_a_status_no_model_lists_is_never_taken_for_success(
         answer.reason
     )
     assert world.store.live() == []  # the connection it made was deleted again
+
+
+def test_a_late_copy_of_a_forward_update_after_its_rollback_replaces_nothing(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
+    """Adversarial review: the forward Update's first copy answered, another resource failed, the stack rolled
+    back; a copy Lambda kept in its queue (within the ServiceTimeout) must not make a connection no one holds."""
+    logical_id = assembly.ids["SameRegion"]
+    created = cfn.create(logical_id)
+    definition = cfn.definition(logical_id)
+    old = cfn.deployed[logical_id].properties
+    event = cfn.event(
+        "Update", definition, cfn.properties(definition, {"ConnectionAlias": "same-v2"}), created.physical_id, old
+    )
+    cfn.stack_status = "UPDATE_ROLLBACK_COMPLETE"
+
+    late = cfn.send(definition, event)
+
+    assert not late.ok
+    assert "Changed nothing" in late.reason and "UPDATE_ROLLBACK_COMPLETE" in late.reason, late.reason
+    assert [c.connection_id for c in world.store.live()] == [created.physical_id]
+    assert cfn.delete(logical_id).ok
+
+
+def test_a_redelivered_create_proves_ownership_through_a_throttled_lagging_cloudformation(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
+    """CloudFormation shows a new physical id some seconds after its answer (physical_id_lag_seconds) and its
+    API throttles: a second copy of the Create still proves the connection its own, and nothing is doubled."""
+    assert cfn.physical_id_lag_seconds > 0
+    logical_id = assembly.ids["SameRegion"]
+    created = cfn.create(logical_id)
+    assert created.ok, created.reason
+    world.cloudformation_api.server.stacks.throttle_next = 3
+
+    again = cfn.redeliver(cfn.sent[0])
+
+    assert again.ok and again.physical_id == created.physical_id, again.reason
+    assert world.cloudformation_api.server.stacks.throttle_next == 0  # each throttled call was tried again
+    assert [c.connection_id for c in world.store.live()] == [created.physical_id]
+    assert cfn.delete(logical_id).ok
