@@ -370,6 +370,10 @@ def update_outbound(
         if looks_like_connection_id(connection_id)
         else None
     )
+    if current is not None and current.status not in KNOWN_STATES:
+        # A status no model lists may be a new transitional one: never taken for gone (a rollback Update would
+        # otherwise make a second connection); waited out, then named.
+        current = wait_while(current, frozenset(), source_api.get_outbound, deadline) or current
     if current is not None and current.status in LIVE:
         if matches(current, new):
             return _settle(current, new, apis, deadline)

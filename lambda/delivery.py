@@ -22,8 +22,12 @@ from .timing import Clock
 
 logger = logging.getLogger(__name__)
 
-#: How long the check before any change may take to reach the URL's host (TCP and TLS).
-REACH_SECONDS = 5.0
+#: How long each check before any change may take to reach the URL's host (TCP and TLS), how many checks, and
+#: the pause between them: one lost packet must not stall the stack for its whole ServiceTimeout (Lambda does
+#: not retry: MaximumRetryAttempts is 0).
+REACH_SECONDS = 3.0
+REACH_ATTEMPTS = 3
+REACH_PAUSE_SECONDS = 2.0
 #: Connect and read timeout of one PUT attempt (S3 answers a PUT of a few KB in well under a second).
 SEND_TIMEOUT_SECONDS = 10.0
 #: Attempts at most, each needing its timeout before the invocation ends, with a pause between them.
@@ -40,18 +44,23 @@ def _host_port(url: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or 443
 
 
-def unreachable(url: str, timeout: float = REACH_SECONDS) -> str | None:
+def unreachable(url: str, clock: Clock, timeout: float = REACH_SECONDS) -> str | None:
     """Why no answer could be delivered to `url` (no TCP connection or no TLS handshake with its host within
-    `timeout`), or None when its host answers."""
+    `timeout`, REACH_ATTEMPTS times), or None when its host answers."""
     host, port = _host_port(url)
-    try:
-        with (
-            socket.create_connection((host, port), timeout=timeout) as raw,
-            _context().wrap_socket(raw, server_hostname=host),
-        ):
-            return None
-    except (OSError, ssl.SSLError) as error:
-        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    problem = ""
+    for attempt in range(REACH_ATTEMPTS):
+        if attempt:
+            clock.sleep(REACH_PAUSE_SECONDS * attempt)
+        try:
+            with (
+                socket.create_connection((host, port), timeout=timeout) as raw,
+                _context().wrap_socket(raw, server_hostname=host),
+            ):
+                return None
+        except (OSError, ssl.SSLError) as error:
+            problem = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return f"{problem} ({REACH_ATTEMPTS} attempts)"
 
 
 def deliver(

@@ -96,7 +96,7 @@ def handler(event: Any, context: Any) -> None:
     if not request.is_cloudformation_request(event):
         logger.error("Not a CloudFormation request (no https ResponseURL): nothing to answer")
         return
-    unreachable = delivery.unreachable(event["ResponseURL"])
+    unreachable = delivery.unreachable(event["ResponseURL"], system_clock())
     if unreachable is not None:
         # Changing anything now would leave it with CloudFormation never told (a VPC without a route to S3).
         logger.error(

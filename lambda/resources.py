@@ -18,6 +18,7 @@ from .contract import (
     ATTR_CONNECTION_ID,
     ATTR_ENDPOINT,
     ATTR_STATUS,
+    CLEANUP_SECONDS,
     DESTINATION,
     OWNERSHIP_ANSWER_SECONDS,
     SOURCE,
@@ -194,11 +195,28 @@ def create(event: dict[str, Any], context: Any, clock: Clock) -> Answer:
     deadline = budget.deadline(spec.timeout_seconds)
     try:
         created = connections.create_outbound(spec, apis, deadline, _outbound_guard(event, spec, apis, deadline))
+        _undo_if_stack_gave_up(event, apis, created, deadline)
     except Leftover as left:
         # The FAILED answer carries its id (index.py), so CloudFormation's rollback Delete tries again.
         logger.error("%s %s: made by a failed Create, and not confirmed deleted", KEPT_MARKER, left.connection_id)
         raise
     return _answer(created, spec.alias)
+
+
+def _undo_if_stack_gave_up(event: dict[str, Any], apis: BotoApis, created: Connection, deadline: Deadline) -> None:
+    """The stack may have started rolling back while this Create worked (another resource failed): then no one
+    will hold what it made. Delete it again and fail (a Leftover when that cannot be confirmed)."""
+    try:
+        _check_stack_creates(event, apis)
+    except LateRequest as late:
+        logger.info("Deleting %s again: %s", created.connection_id, late)
+        try:
+            deleted = connections.delete_outbound(created.connection_id, apis, deadline.fresh(CLEANUP_SECONDS))
+        except Exception as error:
+            raise Leftover(str(late), created.connection_id) from error
+        if not deleted:
+            raise Leftover(str(late), created.connection_id) from late
+        raise
 
 
 def update(event: dict[str, Any], context: Any, clock: Clock) -> Answer:

@@ -6,6 +6,7 @@ its source (ccs_offline/emulator.py Realism and Faults, response_url.py, local_c
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -283,4 +284,43 @@ def test_a_redelivered_create_proves_ownership_through_a_throttled_lagging_cloud
     assert again.ok and again.physical_id == created.physical_id, again.reason
     assert world.cloudformation_api.server.stacks.throttle_next == 0  # each throttled call was tried again
     assert [c.connection_id for c in world.store.live()] == [created.physical_id]
+    assert cfn.delete(logical_id).ok
+
+
+def test_a_create_whose_stack_starts_rolling_back_meanwhile_deletes_what_it_made(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
+    """Adversarial review: another resource fails while this Create works; the stack rolls back and no one
+    will hold the connection: it is deleted again and the Create answers FAILED."""
+    logical_id = assembly.ids["SameRegion"]
+    cfn.stack_status = "CREATE_IN_PROGRESS"
+
+    def another_resource_fails() -> None:
+        while not world.store.connections:
+            world.clock.sleep(0.05)
+        cfn.stack_status = "ROLLBACK_IN_PROGRESS"
+
+    failing = threading.Thread(target=another_resource_fails, daemon=True)
+    failing.start()
+    answer = cfn.create(logical_id)
+    failing.join()
+
+    assert not answer.ok
+    assert "ROLLBACK_IN_PROGRESS" in answer.reason, answer.reason
+    assert world.store.live() == []
+
+
+def test_an_update_never_takes_a_status_no_model_lists_for_gone(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
+    logical_id = assembly.ids["SameRegion"]
+    created = cfn.create(logical_id, {"TimeoutSeconds": "10", "ServiceTimeout": str(service_timeout_seconds(10))})
+    world.store.faults.shown_status = {"ACTIVE": "ACTIVE_DEGRADED"}
+
+    answer = cfn.update(logical_id, {"TimeoutSeconds": "11", "ServiceTimeout": str(service_timeout_seconds(11))})
+
+    assert not answer.ok  # (its rollback Update fails the same way: the status is unknown, so it is kept)
+    assert "ACTIVE_DEGRADED" in answer.reason and "a status this version does not know" in answer.reason
+    assert [c.connection_id for c in world.store.live()] == [created.physical_id]  # nothing made twice
+    world.store.faults.shown_status = {}
     assert cfn.delete(logical_id).ok
