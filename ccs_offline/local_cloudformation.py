@@ -208,6 +208,18 @@ class LocalCloudFormation:
         if not arrived:
             raise ProtocolViolation(f"{event['RequestType']} {definition.logical_id}: the late copy did not answer")
         at, body = arrived[-1]
+        return self._response(definition, event, started, invoked, at, body)
+
+    def _response(
+        self,
+        definition: CustomResourceDef,
+        event: dict[str, Any],
+        started: float,
+        invoked: Invoked,
+        at: float,
+        body: bytes,
+    ) -> Response:
+        """One answer as CloudFormation received it, checked."""
         response = self._check(event, body)
         return Response(
             event["RequestType"],
@@ -281,23 +293,7 @@ class LocalCloudFormation:
                 f"{event['RequestType']} {definition.logical_id}: no response before the Lambda ended "
                 f"(CloudFormation would wait {definition.service_timeout:.0f} s)\n{invoked.logs[-2000:]}"
             )
-        results = []
-        for arrived, body in bodies:
-            response = self._check(event, body)
-            results.append(
-                Response(
-                    event["RequestType"],
-                    definition.logical_id,
-                    response["Status"],
-                    response["PhysicalResourceId"],
-                    response.get("Reason", ""),
-                    response.get("Data") or {},
-                    arrived - started,
-                    len(body),
-                    invoked.init_seconds,
-                    invoked.logs,
-                )
-            )
+        results = [self._response(definition, event, started, invoked, arrived, body) for arrived, body in bodies]
         with self.lock:
             self.history.append(results[0])  # CloudFormation acts on the first answer
         return results
