@@ -239,9 +239,12 @@ def update(event: dict[str, Any], context: Any, clock: Clock) -> Answer:
             lambda: _check_stack_creates(event, apis, allowed=ROLLBACK_STATUSES),
         )
     except Leftover as left:
-        # The FAILED Update keeps the old physical id, so only this line names the replacement left behind.
+        # The FAILED Update keeps the old physical id (the rollback Update never sees the replacement): this
+        # line and the reason's start name the replacement left behind.
         logger.error("%s %s: made by a failed Update, and could not be deleted again", KEPT_MARKER, left.connection_id)
-        raise ConnectionFailed(str(left)) from left.__cause__
+        raise ConnectionFailed(
+            f"Replacement {left.connection_id} is left behind (delete it by hand): {left}"
+        ) from left.__cause__
     return _answer(updated, spec.alias)
 
 

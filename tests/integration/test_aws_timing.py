@@ -324,3 +324,26 @@ def test_an_update_never_takes_a_status_no_model_lists_for_gone(
     assert [c.connection_id for c in world.store.live()] == [created.physical_id]  # nothing made twice
     world.store.faults.shown_status = {}
     assert cfn.delete(logical_id).ok
+
+
+def test_a_failed_updates_replacement_it_cannot_see_is_named_in_the_reason(
+    assembly: Assembly, world: World, cfn: LocalCloudFormation
+) -> None:
+    """The FAILED Update keeps the old id and its rollback Update never sees the replacement: the reason
+    starts with it, and the log marks it."""
+    logical_id = assembly.ids["SameRegion"]
+    short: dict[str, Any] = {"TimeoutSeconds": "10", "ServiceTimeout": str(service_timeout_seconds(10))}
+    created = cfn.create(logical_id, short)
+    world.store.realism.describe_lag_seconds = 45.0
+
+    failed = cfn.update(logical_id, dict(short, ConnectionAlias="same-v2"))
+
+    assert not failed.ok
+    [replacement] = [c.connection_id for c in world.store.connections.values() if c.alias == "same-v2"]
+    assert failed.reason.startswith(f"Replacement {replacement} is left behind (delete it by hand)"), failed.reason
+    assert f"KEPT_CONNECTION {replacement}" in failed.logs
+    assert cfn.deployed[logical_id].physical_id == created.physical_id  # the rollback kept the old one
+    world.clock.sleep(45.0)
+    client = world.emulator.client("es", ACCOUNT, SOURCE.region)
+    client.delete_outbound_cross_cluster_search_connection(CrossClusterSearchConnectionId=replacement)
+    assert cfn.delete(logical_id).ok
