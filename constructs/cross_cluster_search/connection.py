@@ -473,8 +473,9 @@ class _ConnectionResource:
         self._kind = "outbound" if resource_type == OUTBOUND_RESOURCE_TYPE else "accepter"
         alias = properties.get(contract.ALIAS) if resource_type == OUTBOUND_RESOURCE_TYPE else None
         self._alias = alias if isinstance(alias, str) else None
-        self.node.add_validation(RemovalPolicyCheck(cfn, replace_by_deleting_first=replace_by_deleting_first))
-        prerequisites.add_checks(scope, _declared)
+        prerequisites.add_checks(
+            scope, _declared, first=RemovalPolicyCheck(cfn, replace_by_deleting_first=replace_by_deleting_first)
+        )
         self._allow_search()
 
     def _declared_connection(self) -> prerequisites.DeclaredConnection:

@@ -293,19 +293,21 @@ class _Prerequisites:
     """Runs at synthesis: errors fail `cdk synth` (with the construct's path); warnings are annotations. The
     connection and the app's other connections are read from the construct tree then, not kept."""
 
-    def __init__(self, construct: Construct, declared: Declared) -> None:
+    def __init__(self, construct: Construct, declared: Declared, first: IValidation | None) -> None:
         self._construct = construct
         self._declared = declared
+        self._first = first
 
     def validate(self) -> list[str]:
+        first = list(self._first.validate()) if self._first is not None else []
         connection = self._declared(self._construct)
         if connection is None:  # pragma: no cover - only connection constructs add this validation
-            return []
+            return first
         errors, warnings = _pair_rules(connection)
         for warning_id, message in warnings:
             Annotations.of(connection.construct).add_warning_v2(warning_id, message)
         others = app_connections(connection.construct, self._declared, known=connection)
-        return errors + _app_rules(others).get(connection.construct.node.path, [])
+        return first + errors + _app_rules(others).get(connection.construct.node.path, [])
 
 
 def app_connections(
@@ -320,10 +322,12 @@ def app_connections(
     return [connection for connection in found if connection is not None]
 
 
-def add_checks(construct: Construct, declared: Declared) -> None:
+def add_checks(construct: Construct, declared: Declared, *, first: IValidation | None = None) -> None:
     """Check the connection `construct` when the app synthesizes, on its own and with the app's other
-    connections; `declared` reads any construct of the app as a connection (None for other constructs)."""
-    construct.node.add_validation(_Prerequisites(construct, declared))
+    connections; `declared` reads any construct of the app as a connection (None for other constructs).
+    `first` (the connection's own checks, e.g. its removal policy) runs in the same validation, its errors
+    first: one validation, so one call from aws-cdk-lib back into Python per connection at synthesis."""
+    construct.node.add_validation(_Prerequisites(construct, declared, first))
 
 
 __all__ = [

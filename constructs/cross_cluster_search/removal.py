@@ -90,20 +90,17 @@ class RemovalPolicyCheck:
         self._replace_by_deleting_first = replace_by_deleting_first
 
     def validate(self) -> list[str]:
+        # Each policy read is a call to aws-cdk-lib: read both once.
+        policies = {a: self._resource.synthesized_policy(a) for a in (DELETION_POLICY, UPDATE_REPLACE_POLICY)}
         errors = []
-        for attribute in (DELETION_POLICY, UPDATE_REPLACE_POLICY):
-            value = self._resource.synthesized_policy(attribute)
+        for attribute, value in policies.items():
             if value == SNAPSHOT:
                 errors.append(
                     f"removal_policy: the connection's {attribute} is Snapshot, which CloudFormation refuses on "
                     "custom resources; use RemovalPolicy.DESTROY or RemovalPolicy.RETAIN"
                 )
-        if self._replace_by_deleting_first and self._resource.keeps_connections():
-            shown = ", ".join(
-                f"{a} {self._resource.synthesized_policy(a)}"
-                for a in (DELETION_POLICY, UPDATE_REPLACE_POLICY)
-                if not unresolved(self._resource.synthesized_policy(a))
-            )
+        if self._replace_by_deleting_first and any(value in _KEEPING for value in policies.values()):
+            shown = ", ".join(f"{a} {value}" for a, value in policies.items() if not unresolved(value))
             errors.append(
                 f"removal_policy: replace_by_deleting_first cannot be used with a policy that keeps connections "
                 f"({shown}): RETAIN keeps the old connection through a replacement, deleting it first would not; "
