@@ -113,6 +113,26 @@ def new_store(delays: Delays | None = None) -> ConnectionStore:
     return ConnectionStore(delays or Delays(validating=0.2, provisioning=0.2, deleting=0.2), clock.now, clock.sleep)
 
 
+def partner_request(world: World, alias: str = "partner", api: str = "es") -> str:
+    """The other account's outbound connection to this account's domain, created through `api` ("es" or
+    "opensearch"), as its own stack would."""
+    source = {"OwnerId": OTHER_ACCOUNT, "DomainName": OTHER_OWNER.domain_name, "Region": OTHER_OWNER.region}
+    destination = {"OwnerId": ACCOUNT, "DomainName": SOURCE.domain_name, "Region": SOURCE.region}
+    if api == "es":
+        client = world.emulator.client("es", OTHER_ACCOUNT, OTHER_OWNER.region)
+        made = client.create_outbound_cross_cluster_search_connection(
+            SourceDomainInfo=source, DestinationDomainInfo=destination, ConnectionAlias=alias
+        )
+        return str(made["CrossClusterSearchConnectionId"])
+    client = world.emulator.client("opensearch", OTHER_ACCOUNT, OTHER_OWNER.region)
+    made = client.create_outbound_connection(
+        LocalDomainInfo={"AWSDomainInformation": source},
+        RemoteDomainInfo={"AWSDomainInformation": destination},
+        ConnectionAlias=alias,
+    )
+    return str(made["ConnectionId"])
+
+
 def measured_into() -> Path | None:
     """The data file of the running coverage measurement, so the bundled handler's lines count too."""
     current = coverage.Coverage.current()

@@ -10,28 +10,13 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_OWNER, SOURCE, Assembly
+from conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_OWNER, SOURCE, Assembly, partner_request
 
 from ccs_offline.local_cloudformation import LocalCloudFormation
 from ccs_offline.world import World
 from cross_cluster_search.ccs_handler.contract import service_timeout_seconds
 
 LAG = 2.5  #: seconds Describe lags behind a create or an accept
-
-
-def _partner_request(world: World, alias: str = "partner") -> str:
-    """The other account's outbound connection to this account's domain (ES API)."""
-    client = world.emulator.client("es", OTHER_ACCOUNT, OTHER_OWNER.region)
-    made = client.create_outbound_cross_cluster_search_connection(
-        SourceDomainInfo={
-            "OwnerId": OTHER_ACCOUNT,
-            "DomainName": OTHER_OWNER.domain_name,
-            "Region": OTHER_OWNER.region,
-        },
-        DestinationDomainInfo={"OwnerId": ACCOUNT, "DomainName": SOURCE.domain_name, "Region": SOURCE.region},
-        ConnectionAlias=alias,
-    )
-    return str(made["CrossClusterSearchConnectionId"])
 
 
 # --- 1. Read-after-write lag ----------------------------------------------------------------------------
@@ -54,7 +39,7 @@ def test_an_accepter_and_its_update_succeed_while_describe_lags_behind_the_accep
     assembly: Assembly, world: World, cfn: LocalCloudFormation
 ) -> None:
     world.store.realism.describe_lag_seconds = LAG
-    connection_id = _partner_request(world)
+    connection_id = partner_request(world)
     logical_id = assembly.ids["Accepter"]
 
     accepted = cfn.create(logical_id)
@@ -214,7 +199,7 @@ def test_an_answer_s3_refuses_is_not_taken_as_delivered(assembly: Assembly, cfn:
 def test_an_accept_refused_for_the_inbound_limit_fails_at_once(
     assembly: Assembly, world: World, cfn: LocalCloudFormation
 ) -> None:
-    connection_id = _partner_request(world)
+    connection_id = partner_request(world)
     world.store.faults.accept_limit_exceeded = 1
 
     answer = cfn.create(assembly.ids["Accepter"])

@@ -5,27 +5,16 @@ from __future__ import annotations
 import re
 import time
 
-from conftest import ACCOUNT, OTHER_ACCOUNT, Assembly
+from conftest import ACCOUNT, OTHER_ACCOUNT, Assembly, partner_request
 
 from ccs_offline.local_cloudformation import LocalCloudFormation
 from ccs_offline.world import World
 
 
-def _partner_requests_connection(world: World, alias: str = "partner") -> str:
-    """The other account creates a connection from its domain to ours, as its own stack would."""
-    client = world.emulator.client("es", OTHER_ACCOUNT, "us-east-1")
-    created = client.create_outbound_cross_cluster_search_connection(
-        SourceDomainInfo={"OwnerId": OTHER_ACCOUNT, "DomainName": "partner-logs", "Region": "us-east-1"},
-        DestinationDomainInfo={"OwnerId": ACCOUNT, "DomainName": "logs-source", "Region": "us-east-1"},
-        ConnectionAlias=alias,
-    )
-    return str(created["CrossClusterSearchConnectionId"])
-
-
 def test_accepter_accepts_the_partners_request_and_deletes_it_on_removal(
     assembly: Assembly, world: World, cfn: LocalCloudFormation
 ) -> None:
-    connection_id = _partner_requests_connection(world)
+    connection_id = partner_request(world)
     accepted = cfn.create(assembly.ids["Accepter"])
 
     assert accepted.ok, accepted.reason
@@ -112,7 +101,7 @@ def test_opensearch_accepter_waits_until_the_connection_is_active(
     assembly: Assembly, world: World, cfn: LocalCloudFormation
 ) -> None:
     """The opensearch API's inbound side goes APPROVED -> PROVISIONING -> ACTIVE; APPROVED is not the end."""
-    connection_id = _partner_requests_connection(world)
+    connection_id = partner_request(world)
     accepted = cfn.create(assembly.ids["OpenSearchAccepter"])
 
     assert accepted.ok, accepted.reason
@@ -125,8 +114,8 @@ def test_opensearch_accepter_waits_until_the_connection_is_active(
 def test_accepter_refuses_to_guess_among_several_requests(
     assembly: Assembly, world: World, cfn: LocalCloudFormation
 ) -> None:
-    first = _partner_requests_connection(world, "first")
-    second = _partner_requests_connection(world, "second")
+    first = partner_request(world, "first")
+    second = partner_request(world, "second")
     refused = cfn.create(assembly.ids["Accepter"])
 
     assert not refused.ok

@@ -8,32 +8,13 @@ import time
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_OWNER, SOURCE, Assembly
+from conftest import OTHER_ACCOUNT, OTHER_OWNER, Assembly, partner_request
 
 from ccs_offline.local_cloudformation import LocalCloudFormation
 from ccs_offline.world import World
 from cross_cluster_search.ccs_handler.contract import service_timeout_seconds
 
 ES_DESCRIBE = "DescribeOutboundCrossClusterSearchConnections"
-
-
-def _request_from_partner(world: World, api: str, alias: str) -> str:
-    """The other account's outbound connection to this account's domain, created through `api`."""
-    source = {"OwnerId": OTHER_ACCOUNT, "DomainName": OTHER_OWNER.domain_name, "Region": OTHER_OWNER.region}
-    destination = {"OwnerId": ACCOUNT, "DomainName": SOURCE.domain_name, "Region": SOURCE.region}
-    if api == "es":
-        client = world.emulator.client("es", OTHER_ACCOUNT, OTHER_OWNER.region)
-        made = client.create_outbound_cross_cluster_search_connection(
-            SourceDomainInfo=source, DestinationDomainInfo=destination, ConnectionAlias=alias
-        )
-        return str(made["CrossClusterSearchConnectionId"])
-    client = world.emulator.client("opensearch", OTHER_ACCOUNT, OTHER_OWNER.region)
-    made = client.create_outbound_connection(
-        LocalDomainInfo={"AWSDomainInformation": source},
-        RemoteDomainInfo={"AWSDomainInformation": destination},
-        ConnectionAlias=alias,
-    )
-    return str(made["ConnectionId"])
 
 
 def _delete_partner_requests(world: World, ids: list[str]) -> None:
@@ -54,7 +35,7 @@ def test_an_accepter_accepts_a_request_created_through_the_other_api(
     assembly: Assembly, world: World, cfn: LocalCloudFormation, created_with: str, accepter: str
 ) -> None:
     assert world.store.realism.api_affinity  # the emulator's default: the service's real rule
-    connection_id = _request_from_partner(world, created_with, "partner")
+    connection_id = partner_request(world, "partner", created_with)
     logical_id = assembly.ids[accepter]
 
     accepted = cfn.create(logical_id)
@@ -176,7 +157,7 @@ def test_a_short_resource_answers_before_its_service_timeout_when_describes_are_
 
 # --- 5. Reasons that keep their start -----------------------------------------------------------------
 def test_a_long_reason_keeps_its_start(assembly: Assembly, world: World, cfn: LocalCloudFormation) -> None:
-    ids = [_request_from_partner(world, "es", f"partner{n}") for n in range(6)]
+    ids = [partner_request(world, f"partner{n}") for n in range(6)]
     answer = cfn.create(assembly.ids["Accepter"])
 
     assert not answer.ok
