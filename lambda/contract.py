@@ -11,6 +11,13 @@ from collections.abc import Mapping
 OUTBOUND_TYPE = "Custom::OutboundCrossClusterSearchConnection"
 ACCEPTER_TYPE = "Custom::InboundCrossClusterSearchConnectionAccepter"
 RESOURCE_TYPES = (OUTBOUND_TYPE, ACCEPTER_TYPE)
+#: The data plane's resources (the domains' REST API, data_resources.py): a role that lets the source side's
+#: principals search the destination through a connection; one follower index; one auto-follow rule.
+SEARCH_ACCESS_TYPE = "Custom::CrossClusterSearchAccess"
+FOLLOWER_INDEX_TYPE = "Custom::CrossClusterFollowerIndex"
+REPLICATION_RULE_TYPE = "Custom::CrossClusterReplicationRule"
+DATA_PLANE_TYPES = (SEARCH_ACCESS_TYPE, FOLLOWER_INDEX_TYPE, REPLICATION_RULE_TYPE)
+ALL_TYPES = RESOURCE_TYPES + DATA_PLANE_TYPES
 
 SOURCE = "SourceDomainInfo"
 DESTINATION = "DestinationDomainInfo"
@@ -51,6 +58,41 @@ OUTBOUND_KEYS = frozenset(
     }
 )
 ACCEPTER_KEYS = frozenset({SOURCE, DESTINATION, ALIAS, TIMEOUT, API, CONNECTION_ID, ADOPT_CONNECTION_ID})
+# --- the data plane's properties ---------------------------------------------------------------
+#: A domain as the data plane reaches it (data_plane_domain): its name and region, its HTTPS endpoint, and the
+#: IAM role the function assumes to call it (mapped by the user's fine-grained access control to all_access
+#: or security_manager, e.g. as the domain's master user).
+ENDPOINT = "Endpoint"
+ADMIN_ROLE_ARN = "AdminRoleArn"
+#: Search access: the destination domain, where the role and its mapping live.
+SEARCH_DOMAIN = "DestinationDomain"
+#: The prefix of the security roles a data-plane resource owns (unique per resource, made at synth).
+ROLE_NAME = "RoleName"
+INDEX_PATTERNS = "IndexPatterns"
+USERS = "Users"
+BACKEND_ROLES = "BackendRoles"
+#: Optional smoke search after a search access's change: {Endpoint, DomainName, Region, RoleArn} of the source
+#: domain and the role that searches (assumed by the function), through ConnectionAlias on IndexPatterns[0].
+SMOKE_SEARCH = "SmokeSearch"
+SMOKE_ROLE_ARN = "RoleArn"
+#: Replication: the leader (the connection's destination) and the follower (its source), both data-plane domains.
+LEADER = "LeaderDomain"
+FOLLOWER = "FollowerDomain"
+LEADER_INDEX = "LeaderIndex"
+FOLLOWER_INDEX = "FollowerIndex"
+RULE_NAME = "RuleName"
+INDEX_PATTERN = "IndexPattern"
+#: "true": the follower index's Delete stops its replication (irreversible), and deletes the roles it ran as.
+STOP_ON_DELETE = "StopReplicationOnDelete"
+
+SEARCH_ACCESS_KEYS = frozenset(
+    {SEARCH_DOMAIN, ROLE_NAME, INDEX_PATTERNS, USERS, BACKEND_ROLES, SMOKE_SEARCH, ALIAS, TIMEOUT}
+)
+FOLLOWER_INDEX_KEYS = frozenset(
+    {LEADER, FOLLOWER, ROLE_NAME, ALIAS, LEADER_INDEX, FOLLOWER_INDEX, STOP_ON_DELETE, TIMEOUT}
+)
+REPLICATION_RULE_KEYS = frozenset({LEADER, FOLLOWER, ROLE_NAME, ALIAS, RULE_NAME, INDEX_PATTERN, TIMEOUT})
+
 #: CloudFormation's own keys: it puts them in ResourceProperties (and OldResourceProperties) beside ours, as
 #: strings ("Custom resource request objects" in the CloudFormation User Guide; npm @types/aws-lambda,
 #: trigger/cloudformation-custom-resource.d.ts). They are CloudFormation's business, never an error.
@@ -61,6 +103,10 @@ ATTR_CONNECTION_ID = "ConnectionId"
 ATTR_STATUS = "ConnectionStatus"
 ATTR_ALIAS = "ConnectionAlias"
 ATTR_ENDPOINT = "Endpoint"
+#: The data plane's: the security role a resource owns (search access), the follower index and its status.
+ATTR_ROLE_NAME = "RoleName"
+ATTR_FOLLOWER_INDEX = "FollowerIndex"
+ATTR_REPLICATION_STATUS = "ReplicationStatus"
 
 # --- values and their encodings (CloudFormation passes every scalar as a string) -----------------
 ELASTICSEARCH = "ELASTICSEARCH"
@@ -189,6 +235,70 @@ def accepter_properties(
         ALIAS: alias,
         CONNECTION_ID: connection_id,
         ADOPT_CONNECTION_ID: adopt_connection_id,
+    }
+    properties.update({key: value for key, value in optional.items() if value is not None})
+    return properties
+
+
+def data_plane_domain(domain_name: str, region: str, endpoint: str, admin_role_arn: str) -> dict[str, str]:
+    """A domain as the data plane's properties carry it."""
+    return {DOMAIN_NAME: domain_name, REGION: region, ENDPOINT: endpoint, ADMIN_ROLE_ARN: admin_role_arn}
+
+
+def search_access_properties(
+    *,
+    destination: Mapping[str, str],
+    role_name: str,
+    index_patterns: list[str],
+    users: list[str],
+    backend_roles: list[str],
+    timeout_seconds: int,
+    alias: str | None = None,
+    smoke_search: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """A RemoteSearchAccess's properties; the smoke search (and the alias it searches through) only when set."""
+    properties: dict[str, object] = {
+        SEARCH_DOMAIN: dict(destination),
+        ROLE_NAME: role_name,
+        INDEX_PATTERNS: list(index_patterns),
+        USERS: list(users),
+        BACKEND_ROLES: list(backend_roles),
+        TIMEOUT: str(timeout_seconds),
+    }
+    if smoke_search is not None:
+        properties[SMOKE_SEARCH] = dict(smoke_search)
+        properties[ALIAS] = alias
+    return properties
+
+
+def replication_properties(
+    *,
+    leader: Mapping[str, str],
+    follower: Mapping[str, str],
+    role_name: str,
+    alias: str,
+    timeout_seconds: int,
+    leader_index: str | None = None,
+    follower_index: str | None = None,
+    stop_on_delete: bool = False,
+    rule_name: str | None = None,
+    index_pattern: str | None = None,
+) -> dict[str, object]:
+    """A FollowerIndex's (leader_index, follower_index) or a ReplicationRule's (rule_name, index_pattern)
+    properties."""
+    properties: dict[str, object] = {
+        LEADER: dict(leader),
+        FOLLOWER: dict(follower),
+        ROLE_NAME: role_name,
+        ALIAS: alias,
+        TIMEOUT: str(timeout_seconds),
+    }
+    optional = {
+        LEADER_INDEX: leader_index,
+        FOLLOWER_INDEX: follower_index,
+        STOP_ON_DELETE: FLAG_ENCODING[True] if stop_on_delete else None,
+        RULE_NAME: rule_name,
+        INDEX_PATTERN: index_pattern,
     }
     properties.update({key: value for key, value in optional.items() if value is not None})
     return properties

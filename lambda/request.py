@@ -14,7 +14,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .contract import ACCEPTER_TYPE, OUTBOUND_TYPE, RESOURCE_TYPES, SERVICE_TIMEOUT_MAX_SECONDS
+from .contract import ACCEPTER_TYPE, ALL_TYPES, OUTBOUND_TYPE, RESOURCE_TYPES, SERVICE_TIMEOUT_MAX_SECONDS
 from .properties import InvalidInput, whole_seconds
 
 REQUEST_TYPES = ("Create", "Update", "Delete")
@@ -36,8 +36,8 @@ def envelope_problem(event: dict[str, Any]) -> InvalidInput | None:
         ("RequestType", event.get("RequestType") in REQUEST_TYPES, "must be one of " + ", ".join(REQUEST_TYPES)),
         (
             "ResourceType",
-            event.get("ResourceType") in RESOURCE_TYPES,
-            " or ".join(RESOURCE_TYPES).join(["must be ", ""]),
+            event.get("ResourceType") in ALL_TYPES,
+            " or ".join(ALL_TYPES).join(["must be ", ""]),
         ),
         ("StackId", isinstance(event.get("StackId"), str) and "/" in event["StackId"], "must be a stack ARN"),
     ]
