@@ -9,7 +9,7 @@ import functools
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,11 @@ class StackTemplate:
     account: str
     region: str
     artifact_id: str = ""
+    #: Domain name -> the endpoint of the local domain that stands for it ("127.0.0.1:PORT"), filled by the
+    #: offline world (world.py) while its domains run: `Fn::GetAtt <domain>.DomainEndpoint` resolves to it, and
+    #: so does an AWS domain endpoint a data-plane property names for that domain (see `resolve`). Empty:
+    #: endpoints resolve as AWS names them (search-NAME....es.amazonaws.com).
+    domain_endpoints: dict[str, str] = field(default_factory=dict)
 
     @property
     def resources(self) -> dict[str, Any]:
@@ -179,11 +184,25 @@ class StackTemplate:
         domains = self.domain_names()
         pseudo = self.pseudo()
 
+        def role_name(name: str) -> str:
+            """An AWS::IAM::Role's name: its RoleName, else its logical id (CloudFormation generates a name
+            from the stack's name, the logical id and a random suffix; the offline world keeps it short)."""
+            given = self.resources[name].get("Properties", {}).get("RoleName")
+            return str(walk(given)) if given is not None else name
+
+        def role_arn(name: str) -> str:
+            """`Fn::GetAtt <role>.Arn` (CloudFormation User Guide, AWS::IAM::Role return values): the role's
+            ARN, with its Path (default "/") between `role` and the name (IAM User Guide, "IAM identifiers")."""
+            path = str(walk(self.resources[name].get("Properties", {}).get("Path", "/")))
+            return f"arn:{self.partition[0]}:iam::{self.account}:role{path}{role_name(name)}"
+
         def ref(name: str) -> Any:
             if name in pseudo:
                 return pseudo[name]
             if name in domains:
                 return domains[name][0]
+            if name not in physical_ids and self.resources.get(name, {}).get("Type") == "AWS::IAM::Role":
+                return role_name(name)  # Ref of an AWS::IAM::Role is its name (CloudFormation User Guide)
             if name in physical_ids:
                 return physical_ids[name]
             parameter = self.template.get("Parameters", {}).get(name)
@@ -195,15 +214,15 @@ class StackTemplate:
             if name in domains:
                 domain = domains[name][0]
                 arn = f"arn:{self.partition[0]}:es:{self.region}:{self.account}:domain/{domain}"
-                return {
-                    "Arn": arn,
-                    "DomainArn": arn,
-                    "DomainEndpoint": f"search-{domain}.{self.region}.es.{self.partition[1]}",
-                }[attribute]
+                endpoint = self.domain_endpoints.get(domain, f"search-{domain}.{self.region}.es.{self.partition[1]}")
+                return {"Arn": arn, "DomainArn": arn, "DomainEndpoint": endpoint}[attribute]
             if name in attributes and attribute in attributes[name]:
                 return attributes[name][attribute]
-            if attribute == "Arn":
+            kind = self.resources.get(name, {}).get("Type")
+            if kind == "AWS::Lambda::Function" and attribute == "Arn":
                 return f"arn:{self.partition[0]}:lambda:{self.region}:{self.account}:function:{name}"
+            if kind == "AWS::IAM::Role" and attribute == "Arn":
+                return role_arn(name)
             raise ValueError(f"Cannot resolve Fn::GetAtt {name}.{attribute}")
 
         def walk(node: Any) -> Any:
@@ -231,7 +250,26 @@ class StackTemplate:
                     return text
             return {key: walk(item) for key, item in node.items()}
 
-        return walk(value)
+        return self._local_endpoints(walk(value))
+
+    def _local_endpoints(self, value: Any) -> Any:
+        """Where a resolved value holds a data-plane domain ({DomainName, Region, Endpoint, ...}, contract.py)
+        whose Endpoint is an AWS domain endpoint (search-... or vpc-... under es.<DNS suffix>) of a domain the
+        offline world runs locally, the local domain's endpoint in its place: the offline world's stand-in for
+        DNS, which would resolve that host name to the domain. Any other endpoint stays as given."""
+        if isinstance(value, list):
+            return [self._local_endpoints(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        value = {key: self._local_endpoints(item) for key, item in value.items()}
+        name, endpoint = value.get("DomainName"), value.get("Endpoint")
+        if isinstance(name, str) and isinstance(endpoint, str) and name in self.domain_endpoints:
+            host = endpoint.removeprefix("https://").split("/", 1)[0].split(":", 1)[0]
+            region = value.get("Region") if isinstance(value.get("Region"), str) else self.region
+            suffix = f".{region}.es.{partition_of(str(region))[1]}"
+            if host.startswith(("search-", "vpc-")) and host.endswith(suffix):
+                value["Endpoint"] = self.domain_endpoints[name]
+        return value
 
 
 def load_assembly(cdk_out: Path, account: str = "111111111111", region: str = "us-east-1") -> list[StackTemplate]:

@@ -272,6 +272,9 @@ class ConnectionStore:
         self.calls: list[Call] = []
         self.credentials: dict[str, str] = {}  #: access key -> account
         self.roles: dict[str, tuple[set[str], str | None]] = {}  #: role ARN -> (trusted accounts, external id)
+        #: Called with (access key, secret key, session token, role ARN) each time AssumeRole hands out a
+        #: session, so other stand-ins (the local OpenSearch domains) know whom those credentials stand for.
+        self.assumed_role_listeners: list[Callable[[str, str, str, str], None]] = []
         self.lock = threading.RLock()
         self._rate: dict[str, list[float]] = {}
         self._ids = itertools.count(1)
@@ -306,6 +309,18 @@ class ConnectionStore:
         key = "AKIA" + account + secrets.token_hex(2).upper()
         self.credentials[key] = account
         return key, "secret-" + account
+
+    def issue_session(self, account: str) -> tuple[str, str, str]:
+        """Temporary credentials of `account` as AssumeRole hands them out: an access key (ASIA..., as STS's
+        temporary keys begin; never one handed out before, so it names one session), a secret and a session
+        token of their own (STS API Reference, AssumeRole: Credentials)."""
+        with self.lock:
+            while True:
+                key = "ASIA" + account + secrets.token_hex(4).upper()
+                if key not in self.credentials:
+                    break
+            self.credentials[key] = account
+        return key, "secret-" + secrets.token_hex(8), "session-" + secrets.token_urlsafe(24)
 
     def add_role(self, role_arn: str, trusted_accounts: set[str], external_id: str | None = None) -> None:
         """A role that the trusted accounts may assume (for cross-account acceptance)."""
@@ -817,11 +832,13 @@ class _Handler(BaseHTTPRequestHandler):
         if account not in trusted or (external_id is not None and form.get("ExternalId") != external_id):
             raise ApiError("AccessDenied", f"Not authorized to assume {role_arn}", 403)
         role_account = role_arn.split(":")[4]
-        key, secret = self.server.store.credentials_for(role_account)
+        key, secret, token = self.server.store.issue_session(role_account)
+        for listener in list(self.server.store.assumed_role_listeners):
+            listener(key, secret, token, role_arn)
         return (
             '<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>'
             f"<Credentials><AccessKeyId>{key}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>"
-            "<SessionToken>emulated</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>"
+            f"<SessionToken>{token}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>"
             f"<AssumedRoleUser><Arn>{role_arn}/session</Arn><AssumedRoleId>AROAEMULATED:session</AssumedRoleId>"
             "</AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>emulated</RequestId>"
             "</ResponseMetadata></AssumeRoleResponse>"

@@ -81,6 +81,9 @@ class LambdaInvoker:
     runtime_dir: Path = RUNTIME_DIR
     coverage_data_file: Path | None = None  #: measure the handler's lines into this coverage.py data file
     clock: WorldClock = REAL_TIME
+    #: The PEM bundle the process trusts (SSL_CERT_FILE): the ResponseURL's CA and any other local HTTPS
+    #: stand-in's (the local OpenSearch domains'); the ResponseURL's CA alone when None.
+    ca_bundle: str | None = None
     _idle: dict[tuple[str, ...], list[_Environment]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -167,7 +170,7 @@ class LambdaInvoker:
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.logical_id}",
             "AWS_LAMBDA_LOG_STREAM_NAME": "local",
             "AWS_EC2_METADATA_DISABLED": "true",
-            "SSL_CERT_FILE": self.endpoint.ca_file,
+            "SSL_CERT_FILE": self.ca_bundle or self.endpoint.ca_file,
             **function.environment,
             **self.environment,
             **self.clock.environment(),

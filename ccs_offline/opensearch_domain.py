@@ -283,6 +283,7 @@ class LocalDomain:
 
     def documents(self, index: str) -> dict[str, JSON]:
         """The index's documents now (a follower's are the leader's once it syncs)."""
+        self.world.sync_remotes(self)
         with self.world.lock:
             self._advance()
             return copy.deepcopy(self.indices.get(index, {}))
@@ -509,6 +510,11 @@ class OpenSearchWorld:
         self._ca = ca
         self._servers: list[tuple[_DomainServer, threading.Thread]] = []
         self._keys = itertools.count(1)
+        #: Where remote clusters come from besides `connect`: domain -> {alias: destination domain name} of its
+        #: outbound connections that are ACTIVE now (the control plane's, e.g. the emulator's; world.py sets
+        #: it). Asked before each request to a domain; an alias it stops naming is no longer a remote.
+        self.remotes_source: Callable[[LocalDomain], dict[str, str]] | None = None
+        self._synced: dict[str, set[str]] = {}  #: domain name -> the aliases remotes_source put in
 
     # --- setup ---------------------------------------------------------------------------------------------
     def add_domain(self, name: str, region: str = "us-east-1") -> LocalDomain:
@@ -543,6 +549,27 @@ class OpenSearchWorld:
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+
+    def sync_remotes(self, domain: LocalDomain) -> None:
+        """The domain's remote clusters as `remotes_source` says now: an outbound connection that is ACTIVE is
+        a remote cluster under its alias, one that is not (DELETING, DELETED, gone) is none (AWS developer
+        guide, "Cross-cluster search": searches go through an active connection; while a connection is being
+        deleted it is taken as gone, the harsher case). Remotes set with `connect` stay unless it names the
+        alias."""
+        source = self.remotes_source
+        if source is None:
+            return
+        active = source(domain)  # outside the lock: it reads the control plane's state under its own
+        with self.lock:
+            for alias in self._synced.get(domain.name, set()) - set(active):
+                domain.remotes.pop(alias, None)
+            kept = set()
+            for alias, name in active.items():
+                destination = self.domains.get(name)
+                if destination is not None:
+                    domain.remotes[alias] = destination
+                    kept.add(alias)
+            self._synced[domain.name] = kept
 
     # --- who is calling ----------------------------------------------------------------------------------
     def authenticate(
@@ -595,6 +622,7 @@ class OpenSearchWorld:
         path = unquote(split.path)
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         parts = [p for p in path.split("/") if p]
+        self.sync_remotes(domain)
         with self.lock:
             domain._advance()
             if parts[:3] == ["_plugins", "_security", "api"] and len(parts) == 5 and parts[3] in SECURITY_KINDS:
