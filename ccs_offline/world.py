@@ -106,7 +106,7 @@ def domain_settings(resource: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _resolved(stack: StackTemplate, value: Any) -> Any:
+def resolved(stack: StackTemplate, value: Any) -> Any:
     """`value` resolved before anything is deployed; None when it needs what a deployment makes (an attribute
     or physical id of a custom resource)."""
     try:
@@ -132,7 +132,7 @@ def seed_domains(store: ConnectionStore, stack: StackTemplate) -> list[str]:
         )
     for definition in stack.custom_resources():
         for key in ("SourceDomainInfo", "DestinationDomainInfo"):
-            info = _resolved(stack, definition.properties.get(key))
+            info = resolved(stack, definition.properties.get(key))
             if isinstance(info, dict) and (info["OwnerId"], info["Region"], info["DomainName"]) not in store.domains:
                 store.add_domain(info["OwnerId"], info["Region"], info["DomainName"])
                 seeded.append(f"{info['DomainName']} (assumed existing, {info['OwnerId']}, {info['Region']})")
@@ -149,7 +149,7 @@ def data_plane_domains(stack: StackTemplate) -> list[tuple[str, str, dict[str, A
             continue
         props = resource.get("Properties", {})
         for key in (*DATA_PLANE_DOMAIN_KEYS, SMOKE_SEARCH):
-            value = _resolved(stack, props.get(key))
+            value = resolved(stack, props.get(key))
             if isinstance(value, dict) and isinstance(value.get("DomainName"), str):
                 found.append((logical_id, key, value))
     return found
@@ -164,7 +164,7 @@ def master_user_arn(stack: StackTemplate, logical_id: str) -> str | None:
     if not _enabled(options):
         return None
     master = (options.get("MasterUserOptions") or {}).get("MasterUserARN")
-    arn = _resolved(stack, master) if master is not None else None
+    arn = resolved(stack, master) if master is not None else None
     return arn if isinstance(arn, str) and arn else None
 
 
