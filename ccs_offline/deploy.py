@@ -162,14 +162,16 @@ def assume(world: World, account: str, role_arn: str, region: str) -> Credential
 
 
 def signed_request(
-    world: World, endpoint: str, region: str, credentials: Credentials, method: str, path: str
+    world: World, endpoint: str, region: str, credentials: Credentials, method: str, path: str, body: Any = None
 ) -> tuple[int, Any]:
-    """One request to a domain's REST API, signed SigV4 for `es` in `region` (AWS developer guide, "Signing
-    HTTP requests to Amazon OpenSearch Service"), over TLS verified against the world's CA bundle."""
+    """One request to a domain's REST API (a JSON `body` unless None), signed SigV4 for `es` in `region` (AWS
+    developer guide, "Signing HTTP requests to Amazon OpenSearch Service"), over TLS verified against the
+    world's CA bundle: (status, the JSON answer)."""
     url = f"https://{endpoint.removeprefix('https://').rstrip('/')}{path}"
-    request = AWSRequest(method=method, url=url, data=b"", headers={"Content-Type": "application/json"})
+    data = b"" if body is None else json.dumps(body).encode()
+    request = AWSRequest(method=method, url=url, data=data, headers={"Content-Type": "application/json"})
     SigV4Auth(credentials, "es", region).add_auth(request)
-    prepared = urllib.request.Request(url, method=method, headers=dict(request.headers.items()))
+    prepared = urllib.request.Request(url, data=data or None, method=method, headers=dict(request.headers.items()))
     context = ssl.create_default_context(cafile=world.ca_bundle)
     try:
         with urllib.request.urlopen(prepared, context=context, timeout=10) as answer:

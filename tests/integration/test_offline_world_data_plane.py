@@ -27,6 +27,7 @@ from aws_cdk import aws_opensearchservice as opensearch
 from botocore.credentials import Credentials
 from conftest import ACCOUNT, measured_into, new_store, world_time
 
+from ccs_offline import deploy
 from ccs_offline.assembly import StackTemplate, load_assembly
 from ccs_offline.opensearch_domain import Caller
 from ccs_offline.world import World, offline, seed_domains
@@ -38,6 +39,17 @@ REGION = "us-east-1"
 PARTNER = "partner-logs"
 PARTNER_ENDPOINT = f"search-{PARTNER}-abcdefghijklmnopqrstuvwxyz.{REGION}.es.amazonaws.com"
 PARTNER_ADMIN = f"arn:aws:iam::{ACCOUNT}:role/partner-admin"
+READ_LOGS = {
+    "index_patterns": ["logs-*"],
+    "allowed_actions": ["indices:data/read/search", "indices:admin/shards/search_shards"],
+}
+LEADER_ROLE = "cross_cluster_replication_leader_full_access"
+FOLLOWER_ROLE = "cross_cluster_replication_follower_full_access"
+START = {
+    "leader_alias": "demo",
+    "leader_index": "logs-2026",
+    "use_roles": {"leader_cluster_role": LEADER_ROLE, "follower_cluster_role": FOLLOWER_ROLE},
+}
 DOMAINS = ("LeaderDomain", "FollowerDomain")  #: (the alias is an attribute of the connection, known once deployed)
 
 
@@ -120,6 +132,9 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         "Properties": {
             "ServiceToken": token,
             "DestinationDomain": of(ids["dest"]),
+            "IndexPatterns": ["logs-*"],
+            "BackendRoles": [{"Fn::GetAtt": [ids["reader"], "Arn"]}],
+            "ConnectionAlias": "demo",
             "SmokeSearch": {
                 **{k: v for k, v in of(ids["source"]).items() if k != "AdminRoleArn"},
                 "RoleArn": {"Fn::GetAtt": [ids["reader"], "Arn"]},
@@ -262,3 +277,72 @@ def test_the_lambda_process_trusts_one_bundle_for_the_response_url_and_the_domai
     only_response_ca = ssl.create_default_context(cafile=invoker.endpoint.ca_file)
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
         urllib.request.urlopen(world.domain("dp-source").endpoint + "/", context=only_response_ca)
+
+
+# --- deploy.py's pieces (`make deploy-local`), on the same world -------------------------------------------
+def test_deploy_seeds_each_leader_with_the_index_the_data_plane_names(world: World, synthesized: Synthesized) -> None:
+    assert deploy.leader_indices(synthesized.stack) == {PARTNER: {"logs-2026"}, "dp-destination": {"logs-2026"}}
+    said = deploy.seed_leaders(world, synthesized.stack)
+    assert said == [
+        "the offline leader domain dp-destination already holds index logs-2026 with 1 document, as your leader would",
+        f"the offline leader domain {PARTNER} already holds index logs-2026 with 1 document, as your leader would",
+    ]
+    assert deploy.seed_leaders(world, synthesized.stack) == said  # a second time adds nothing
+    assert list(world.domain(PARTNER).documents("logs-2026")) == ["1"]
+
+
+def test_deploy_reports_roles_mappings_replication_and_a_cross_cluster_search(
+    world: World, synthesized: Synthesized
+) -> None:
+    stack = synthesized.stack
+    deploy.seed_leaders(world, stack)
+    before = deploy.snapshot(world)
+    source, destination = world.domain("dp-source"), world.domain("dp-destination")
+    assert world.cloudformation.create(synthesized.connection).ok
+    # What the handler will do, done by hand here: a role for the reader on the destination, and replication
+    # roles for the admin on both sides, then a follower index.
+    admin = deploy.assume(world, ACCOUNT, synthesized.admin_arn, REGION)
+    calls = [
+        (destination, "PUT", "/_plugins/_security/api/roles/reader", {"index_permissions": [READ_LOGS]}),
+        (
+            destination,
+            "PUT",
+            "/_plugins/_security/api/rolesmapping/reader",
+            {"backend_roles": [synthesized.reader_arn]},
+        ),
+        (destination, "PUT", f"/_plugins/_security/api/rolesmapping/{LEADER_ROLE}", {"users": [synthesized.admin_arn]}),
+        (source, "PUT", f"/_plugins/_security/api/rolesmapping/{FOLLOWER_ROLE}", {"users": [synthesized.admin_arn]}),
+        (source, "PUT", "/_plugins/_replication/logs-2026/_start", START),
+    ]
+    for domain, method, path, body in calls:
+        status, answer = deploy.signed_request(world, domain.endpoint, REGION, admin, method, path, body)
+        assert status in (200, 201), (path, answer)
+    assert deploy.security_changes(before, destination) == [
+        "role reader: indices:data/read/search, indices:admin/shards/search_shards on logs-*",
+        f"role mapping {LEADER_ROLE}: users ['{synthesized.admin_arn}']",
+        f"role mapping reader: backend_roles ['{synthesized.reader_arn}']",
+    ]
+    follow = {
+        "FollowerDomain": stack.resolve(stack.resources["Follow"]["Properties"]["FollowerDomain"]),
+        "LeaderIndex": "logs-2026",
+        "FollowerIndex": "logs-2026",
+    }
+    started = world.clock.now()
+    words, ok = deploy.replication_report(world, ACCOUNT, follow)
+    assert ok and words == "follower index logs-2026 on dp-source: replication SYNCING from demo:logs-2026, 1 document"
+    assert world.clock.now() - started >= 5  # it waited out the bootstrap, on the world's clock
+    search = stack.resolve(stack.resources["Search"]["Properties"])
+    words, ok = deploy.search_report(world, ACCOUNT, search)
+    assert ok, words
+    assert words.startswith(f"cross-cluster search demo:logs-* on dp-source as {synthesized.reader_arn}: 1 hit, ")
+    assert "demo:logs-2026/1" in words
+    # What is left after the delete counts only when every follower index stops its replication on delete.
+    assert deploy.leftovers(world, stack, before) == 0
+    stopping = copy.deepcopy(stack.template)
+    stopping["Resources"]["Follow"]["Properties"]["StopReplicationOnDelete"] = "true"
+    assert deploy.leftovers(world, dataclasses.replace(stack, template=stopping), before) == 5  # 4 changes, 1 follower
+    for domain, path in ((destination, "roles/reader"), (destination, "rolesmapping/reader")):
+        deploy.signed_request(world, domain.endpoint, REGION, admin, "DELETE", f"/_plugins/_security/api/{path}", None)
+    assert world.cloudformation.delete(synthesized.connection).ok
+    words, ok = deploy.search_report(world, ACCOUNT, search)
+    assert not ok and "no such remote cluster" in words
