@@ -1,5 +1,6 @@
 """The Lambda asset comes from the installed packages: handler modules plus crhelper and opensearch-py with
-what it imports, the same bytes and hash everywhere, built without pip, Docker or network (the wheel test repeats this outside the checkout)."""
+what it imports, the same bytes and hash everywhere, built without pip, Docker or network (the wheel test
+repeats this outside the checkout)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -161,11 +163,11 @@ def test_the_wheel_pins_the_crhelper_and_opensearch_py_the_handler_is_tested_wit
     assert sorted(requirements) == sorted(f"{d}=={metadata.version(d)}" for d in lambda_asset.DISTRIBUTIONS)
 
 
-def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_libraries(tmp_path: Path) -> None:
+def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_libraries() -> None:
     """What Lambda has: the asset and the runtime's boto3, botocore, urllib3, python-dateutil (no site-packages of
     this machine): the data plane's modules and opensearch-py's signer and transport import."""
     root, _ = lambda_asset.staged_asset()
-    runtime = Path(__import__("sys").prefix) / "lambda-runtime"
+    runtime = Path(sys.prefix) / "lambda-runtime"
     code = (
         "import sys, warnings; warnings.simplefilter('error');"
         "import ccs_handler.data_resources, ccs_handler.index;"
@@ -174,7 +176,7 @@ def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_librarie
         "assert not [p for p in sys.path if 'site-packages' in p], sys.path"
     )
     done = subprocess.run(
-        [__import__("sys").executable, "-S", "-c", code],
+        [sys.executable, "-S", "-c", code],
         env={"PYTHONPATH": f"{root}:{runtime}", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
