@@ -1,5 +1,12 @@
 #!/usr/bin/env python3
-"""Sample app: two domains ready for cross-cluster search, connected with auto-accept.
+"""Sample app: two domains ready for cross-cluster search and replication, connected with auto-accept; the
+source side's LogReader role may search the destination's logs-* through the connection (checked by a smoke
+search at deploy time), and the source follows the destination's index logs-2026 (the connection's source is
+the follower, its destination the leader). One IAM role, SearchAdmin, is both domains' fine-grained access
+control master user: the provider function assumes it to call their REST API.
+
+Without the context keys below the app creates both domains; the data plane (search access and replication)
+needs domains of the app, whose endpoints and admin role it knows.
 
 Context keys (all optional) connect existing domains instead of creating new ones:
   -c source_domain=NAME            existing source domain in this stack's account and region
@@ -18,10 +25,17 @@ import os
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct, IConstruct
 
-from cross_cluster_search import DomainInfo, OutboundConnection, acknowledge_access_policy_function
+from cross_cluster_search import (
+    DomainInfo,
+    FollowerIndex,
+    OutboundConnection,
+    RemoteSearchAccess,
+    acknowledge_access_policy_function,
+)
 
 #: Why the demo domains deviate from cdk-nag's AwsSolutions rules (a production stack would not).
 DEMO_DOMAIN_EXCEPTIONS = {
@@ -59,8 +73,9 @@ def nag_exceptions(resource: IConstruct | None, reasons: dict[str, str]) -> None
         resource.add_metadata("cdk_nag", {"rules_to_suppress": rules})
 
 
-def demo_domain(scope: Construct, id_: str, domain_name: str) -> opensearch.Domain:
-    """A small domain that meets cross-cluster search's prerequisites."""
+def demo_domain(scope: Construct, id_: str, domain_name: str, admin: iam.IRole) -> opensearch.Domain:
+    """A small domain that meets cross-cluster search's and replication's prerequisites, with `admin` as its
+    fine-grained access control master user."""
     domain = opensearch.Domain(
         scope,
         id_,
@@ -70,7 +85,7 @@ def demo_domain(scope: Construct, id_: str, domain_name: str) -> opensearch.Doma
             data_nodes=1, data_node_instance_type="m6g.large.search", multi_az_with_standby_enabled=False
         ),
         ebs=opensearch.EbsOptions(volume_size=10),
-        fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_name="admin"),
+        fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_arn=admin.role_arn),
         node_to_node_encryption=True,
         encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
         enforce_https=True,
@@ -98,12 +113,37 @@ class CrossClusterSearchDemo(cdk.Stack):
                 domain_name=context("destination_domain"),
                 region=context("destination_region") or self.region,
             )
+            connection = OutboundConnection(
+                self, "Connection", source=source, destination=destination, connection_alias=alias
+            )
         else:
-            source = demo_domain(self, "SourceDomain", "ccs-demo-source")
-            destination = demo_domain(self, "DestinationDomain", "ccs-demo-destination")
-        connection = OutboundConnection(
-            self, "Connection", source=source, destination=destination, connection_alias=alias
-        )
+            # Your own roles would do: any role that each domain's fine-grained access control maps to all_access
+            # or security_manager, and the principals of your source side that search.
+            admin = iam.Role(self, "SearchAdmin", assumed_by=iam.AccountRootPrincipal())
+            reader = iam.Role(self, "LogReader", assumed_by=iam.AccountRootPrincipal())
+            source = demo_domain(self, "SourceDomain", "ccs-demo-source", admin)
+            destination = demo_domain(self, "DestinationDomain", "ccs-demo-destination", admin)
+            connection = OutboundConnection(
+                self, "Connection", source=source, destination=destination, connection_alias=alias
+            )
+            RemoteSearchAccess(
+                self,
+                "LogSearch",
+                connection=connection,
+                admin_role=admin,
+                index_patterns=["logs-*"],
+                backend_roles=[reader.role_arn],
+                smoke_search_role=reader,
+            )
+            FollowerIndex(
+                self,
+                "LogReplica",
+                connection=connection,
+                leader_index="logs-2026",
+                leader_admin_role=admin,
+                follower_admin_role=admin,
+                stop_replication_on_delete=True,
+            )
         # aws-cdk-lib's access-policy function, which the destination's es:ESCrossClusterGet statement brings
         acknowledge_access_policy_function(self)
         cdk.CfnOutput(self, "ConnectionId", value=connection.connection_id)

@@ -142,6 +142,8 @@ LEADER_VALIDATE = ("indices:admin/plugins/replication/index/setup/validate",)
 #: case, both always, is modelled.
 REMOTE_SEARCH = ("indices:admin/shards/search_shards", "indices:data/read/search")
 LOCAL_SEARCH = ("indices:data/read/search",)
+#: Deleting an index [spec: indices.yaml indices.delete; the security plugin's action name].
+DELETE_INDEX = ("indices:admin/delete",)
 
 
 #: The routes this stand-in serves (method, path template as the API specification writes it). `_search` is
@@ -164,6 +166,7 @@ ROUTES = (
     ("DELETE", "/_plugins/_replication/_autofollow"),
     ("GET", "/{index}/_search"),
     ("POST", "/{index}/_search"),
+    ("DELETE", "/{index}"),
 )
 
 
@@ -636,6 +639,8 @@ class OpenSearchWorld:
                 if parts[3] in verbs:
                     _allow(method, target, (verbs[parts[3]],))
                     return _replication(domain, caller, parts[2], parts[3], body)
+            if len(parts) == 1 and method == "DELETE" and not parts[0].startswith("_"):
+                return _delete_index(domain, caller, parts[0])
             if len(parts) == 2 and parts[1] == "_search" and not parts[0].startswith("_"):
                 _allow(method, target, ("GET", "POST"))
                 return _search(domain, caller, parts[0], query)
@@ -852,6 +857,23 @@ def _autofollow(domain: LocalDomain, caller: Caller, method: str, body: Any) -> 
         )
     domain.rules[key] = Rule(body["leader_alias"], body["name"], body["pattern"], body["use_roles"], domain.world.now())
     domain._advance()
+    return 200, {"acknowledged": True}
+
+
+# --- deleting an index [spec: indices.yaml indices.delete] -------------------------------------------------------
+def _delete_index(domain: LocalDomain, caller: Caller, index: str) -> tuple[int, Any]:
+    domain.require(caller, DELETE_INDEX, index)
+    if index not in domain.indices:
+        raise RestError(404, exception_body(404, "index_not_found_exception", f"no such index [{index}]"))
+    if index in domain.replications:
+        # A follower index is read-only while it replicates [ccr docs]; whether the plugin also refuses its
+        # deletion is unsure: the harsher case, a refusal, is modelled (stop first).
+        raise RestError(
+            400,
+            exception_body(400, "illegal_argument_exception", f"Cannot delete index [{index}] while it replicates"),
+        )
+    del domain.indices[index]
+    domain.created.pop(index, None)
     return 200, {"acknowledged": True}
 
 

@@ -43,6 +43,25 @@ REPLICATION_API = "/_plugins/_replication"
 #: "Cross-cluster replication"; the security plugin's roles.yml).
 LEADER_ROLE = "cross_cluster_replication_leader_full_access"
 FOLLOWER_ROLE = "cross_cluster_replication_follower_full_access"
+#: What a role of this library grants where replication runs, scoped to the replicated indices: the actions of
+#: the built-in roles above (the security plugin's roles.yml; OpenSearch docs "Cross-cluster replication",
+#: "Replication security", which lists them for custom roles), and auto-follow's one cluster permission.
+LEADER_ACTIONS = (
+    "indices:admin/plugins/replication/index/setup/validate",
+    "indices:data/read/plugins/replication/changes",
+    "indices:data/read/plugins/replication/file_chunk",
+)
+FOLLOWER_ACTIONS = (
+    "indices:admin/plugins/replication/index/setup/validate",
+    "indices:data/write/plugins/replication/changes",
+    "indices:admin/plugins/replication/index/start",
+    "indices:admin/plugins/replication/index/pause",
+    "indices:admin/plugins/replication/index/resume",
+    "indices:admin/plugins/replication/index/stop",
+    "indices:admin/plugins/replication/index/update",
+    "indices:admin/plugins/replication/index/status_check",
+)
+AUTOFOLLOW_CLUSTER_ACTIONS = ("cluster:admin/plugins/replication/autofollow/update",)
 #: What a cross-cluster search needs on the destination (security plugin's
 #: cross_cluster_search_remote_full_access; search_shards when ccs_minimize_roundtrips=false).
 REMOTE_SEARCH_ACTIONS = ("indices:admin/shards/search_shards", "indices:data/read/search")
@@ -219,13 +238,14 @@ class DomainClient:
             return None
         return {key: list(value) for key, value in document.items() if isinstance(value, list)}
 
-    def add_mapping_entries(self, role: str, entries: MappingEntries) -> None:
-        """Map `entries` to `role`, keeping every entry others made."""
-        self._change_mapping(role, entries, add=True)
+    def add_mapping_entries(self, role: str, entries: MappingEntries) -> bool:
+        """Map `entries` to `role`, keeping every entry others made; False when all were mapped already."""
+        return self._change_mapping(role, entries, add=True)
 
-    def remove_mapping_entries(self, role: str, entries: MappingEntries) -> None:
-        """Unmap `entries` from `role`, keeping every entry others made (the mapping document stays)."""
-        self._change_mapping(role, entries, add=False)
+    def remove_mapping_entries(self, role: str, entries: MappingEntries) -> bool:
+        """Unmap `entries` from `role`, keeping every entry others made (the mapping document stays); False
+        when none was mapped."""
+        return self._change_mapping(role, entries, add=False)
 
     def delete_role_mapping(self, role: str) -> bool:
         """Delete the whole mapping of a role this resource owns; False when it had none."""
@@ -234,17 +254,17 @@ class DomainClient:
         LOG.info("%s: mapping of role %s deleted", self.domain.name, role)
         return True
 
-    def _change_mapping(self, role: str, entries: MappingEntries, *, add: bool) -> None:
+    def _change_mapping(self, role: str, entries: MappingEntries, *, add: bool) -> bool:
         verb = "mapping to" if add else "unmapping from"
         for _ in range(MAPPING_ATTEMPTS):
             current = self.role_mapping(role)
             if current is None:
                 if not add:
-                    return
+                    return False
                 body = {key: list(values) for key, values in entries.lists().items()}
                 self._call(f"{verb} {role}", "PUT", f"{SECURITY_API}/rolesmapping/{role}", body=body)
                 LOG.info("%s: role %s mapped to %s (new mapping)", self.domain.name, role, entries)
-                return
+                return True
             operations: list[dict[str, Any]] = []
             for key, values in entries.lists().items():
                 before = current.get(key)
@@ -260,7 +280,7 @@ class DomainClient:
                         {"op": "replace", "path": f"/{key}", "value": after},
                     ]
             if not operations:
-                return
+                return False
             try:
                 self._call(f"{verb} {role}", "PATCH", f"{SECURITY_API}/rolesmapping/{role}", body=operations)
             except _HttpError as error:
@@ -268,7 +288,7 @@ class DomainClient:
                     continue
                 raise
             LOG.info("%s: role %s %s %s", self.domain.name, role, "mapped to" if add else "unmapped from", entries)
-            return
+            return True
         raise DataPlaneError(
             f"Domain {self.domain.name}: the mapping of {role} kept changing while {verb} {entries}"
             f" ({MAPPING_ATTEMPTS} attempts)"
@@ -395,6 +415,13 @@ class DomainClient:
         answer = self._call(f"searching {alias}:{pattern}", "GET", f"/{alias}:{pattern}/_search", params={"size": "0"})
         total = answer.get("hits", {}).get("total", 0)
         return int(total.get("value", 0) if isinstance(total, dict) else total)
+
+    def delete_index(self, index: str) -> bool:
+        """Delete an index (a follower index a failed Create started and stopped); False when there was none."""
+        if not self._delete(f"deleting index {index}", f"/{index}"):
+            return False
+        LOG.info("%s: index %s deleted", self.domain.name, index)
+        return True
 
     def _delete(self, operation: str, path: str) -> bool:
         try:

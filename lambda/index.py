@@ -16,6 +16,7 @@ from typing import Any
 from crhelper import CfnResource
 
 from . import connections, delivery, reasons, request, resources
+from .contract import DATA_PLANE_TYPES
 from .errors import Leftover
 from .timing import Clock, system_clock
 
@@ -86,9 +87,24 @@ def _answering(
     return callback
 
 
-create = helper.create(_answering(resources.create))
-update = helper.update(_answering(resources.update))
-delete = helper.delete(_answering(resources.delete))
+def _by_type(request_type: str) -> Callable[[dict[str, Any], Any, Clock], resources.Answer | None]:
+    """The request's function for its resource type: connections (resources.py) or the data plane
+    (data_resources.py, which alone loads opensearch-py: connections keep their cold start)."""
+
+    def run(event: dict[str, Any], context: Any, clock: Clock) -> resources.Answer | None:
+        if event.get("ResourceType") in DATA_PLANE_TYPES:
+            from . import data_resources  # noqa: PLC0415
+
+            return getattr(data_resources, request_type)(event, context, clock)  # type: ignore[no-any-return]
+        return getattr(resources, request_type)(event, context, clock)  # type: ignore[no-any-return]
+
+    run.__name__ = request_type
+    return run
+
+
+create = helper.create(_answering(_by_type("create")))
+update = helper.update(_answering(_by_type("update")))
+delete = helper.delete(_answering(_by_type("delete")))
 
 
 def handler(event: Any, context: Any) -> None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from . import connections, ownership, request
+from . import connections, lifecycle, ownership, request
 from .clients import IAM_PROPAGATION_SECONDS, BotoApis
 from .contract import (
     ATTR_ALIAS,
@@ -25,6 +24,9 @@ from .contract import (
 )
 from .dialects import ACCEPTING, PENDING_ACCEPTANCE, VALIDATING, Connection
 from .errors import CloudFormationUnavailable, ConnectionFailed, LateRequest, Leftover
+from .lifecycle import ROLLBACK_STATUSES, Answer
+from .lifecycle import budget as _budget
+from .lifecycle import check_awaited as _check_awaited
 from .properties import AccepterSpec, OutboundSpec, parse_accepter, parse_delete_target, parse_outbound
 from .timing import Budget, Clock, Deadline
 
@@ -33,37 +35,6 @@ logger = logging.getLogger(__name__)
 #: Starts the log line of a Delete that kept its connection because CloudFormation could not be asked, and
 #: of every connection a failed request may leave behind (a CloudWatch Logs metric filter on it finds each).
 KEPT_MARKER = "KEPT_CONNECTION"
-#: Stack statuses in which CloudFormation is rolling an update back (DescribeStacks' StackStatus values).
-ROLLBACK_STATUSES = frozenset({"UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"})
-#: Stack statuses in which CloudFormation sends no Create: it is rolling back, deleting, cleaning up, or
-#: done (DescribeStacks' StackStatus values). A Create arriving then is a late copy of one it already gave
-#: up on (Lambda keeps asynchronous events for up to the maximum event age).
-NO_CREATE_STATUSES = frozenset(
-    {
-        "CREATE_FAILED",
-        "CREATE_COMPLETE",
-        "ROLLBACK_IN_PROGRESS",
-        "ROLLBACK_FAILED",
-        "ROLLBACK_COMPLETE",
-        "DELETE_IN_PROGRESS",
-        "DELETE_FAILED",
-        "DELETE_COMPLETE",
-        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
-        "UPDATE_COMPLETE",
-        "UPDATE_ROLLBACK_IN_PROGRESS",
-        "UPDATE_ROLLBACK_FAILED",
-        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
-        "UPDATE_ROLLBACK_COMPLETE",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What a successful request answers: the physical id and the Fn::GetAtt attributes."""
-
-    physical_id: str
-    data: dict[str, str]
 
 
 def _answer(connection: Connection, alias: str | None) -> Answer:
@@ -78,27 +49,8 @@ def _answer(connection: Connection, alias: str | None) -> Answer:
     )
 
 
-def _budget(event: dict[str, Any], context: Any, clock: Clock) -> Budget:
-    return Budget(context, request.service_timeout(event), clock, request.response_url_times(event)[0])
-
-
-def _check_awaited(event: dict[str, Any], clock: Clock) -> None:
-    """Nothing is created, replaced or accepted once CloudFormation can no longer be waiting for the answer."""
-    late = request.no_longer_awaited(event, clock.wall())
-    if late is not None:
-        raise LateRequest(f"Changed nothing: this {event['RequestType']} arrived too late to be answered: {late}")
-
-
 def _check_stack_creates(event: dict[str, Any], apis: BotoApis, allowed: frozenset[str] = frozenset()) -> None:
-    """A Create (or an Update's replacement) makes nothing while the stack is rolling back, being deleted or
-    done (but for `allowed` statuses): CloudFormation sends none then, so this is a late copy of a request its
-    stack already gave up on."""
-    status = ownership.stack_status(apis.cloudformation(request.stack_region(event)), event["StackId"])
-    if status in NO_CREATE_STATUSES - allowed:
-        raise LateRequest(
-            f"Changed nothing: stack {event['StackId'].split('/')[-2]} is {status}, so CloudFormation is not "
-            f"waiting for this {event['RequestType']} (a late copy of a request Lambda kept in its queue)"
-        )
+    lifecycle.check_stack_creates(event, apis.cloudformation(request.stack_region(event)), allowed)
 
 
 def _guard(

@@ -20,15 +20,22 @@ HANDLER_DIR = Path(str(resources.files("cross_cluster_search.ccs_handler")))
 #: The handler modules' package name inside the Lambda asset, and the function's handler.
 ASSET_PACKAGE = "ccs_handler"
 HANDLER = f"{ASSET_PACKAGE}.index.handler"
-#: The handler's one dependency, copied into the asset from its installed distribution (pyproject.toml pins
-#: it, so every machine copies the same files); boto3 comes from the Lambda runtime.
+#: The handler's dependencies, copied into the asset from their installed distributions (pyproject.toml pins
+#: crhelper and opensearch-py, so every machine with the same lock copies the same files); boto3, botocore,
+#: urllib3 and python-dateutil come from the Lambda runtime. crhelper answers CloudFormation; opensearch-py
+#: (with what it imports: requests and its certifi, idna and charset-normalizer, and Events) calls the domains'
+#: REST API for the data plane.
 CRHELPER = "crhelper"
-#: crhelper's licence and notice (Apache-2.0) travel with it, under THIRD-PARTY-LICENSES/crhelper/. Nothing
-#: else from its .dist-info: METADATA, RECORD, INSTALLER and REQUESTED differ with the installer (pip, uv) and
-#: with how the wheel was built.
-_LICENSE_FILES = ("LICENSE", "NOTICE")
+DISTRIBUTIONS = (CRHELPER, "opensearch-py", "Events", "requests", "certifi", "idna", "charset-normalizer")
+#: Compiled extensions are left out: they are built for this machine's Python, not Lambda's (charset-normalizer
+#: falls back to its pure-Python modules of the same names).
+_SKIPPED_SUFFIXES = (".pyc", ".so", ".pyd")
+#: Each distribution's licence and notice files travel with it, under THIRD-PARTY-LICENSES/<distribution>/.
+#: Nothing else from its .dist-info: METADATA, RECORD, INSTALLER and REQUESTED differ with the installer (pip,
+#: uv) and with how the wheel was built.
+_LICENSE_WORDS = ("LICEN", "NOTICE", "COPYING", "AUTHORS")
 #: Changes whenever the way the asset is laid out changes (part of the asset hash).
-_ASSET_FORMAT = "cross-cluster-search-asset/1"
+_ASSET_FORMAT = "cross-cluster-search-asset/2"
 
 
 class AssetError(RuntimeError):
@@ -43,28 +50,38 @@ def _record_digest(file: metadata.PackagePath) -> bytes | None:
     return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
 
 
-def asset_files() -> dict[str, bytes]:
-    """The asset's files by their relative POSIX path: the handler modules as the `ccs_handler` package and
-    crhelper's package files from its installed distribution, each checked against the distribution's RECORD.
-    No bytecode, no installer metadata: the same bytes on every machine, Python version and directory."""
-    files = {f"{ASSET_PACKAGE}/{source.name}": source.read_bytes() for source in HANDLER_DIR.glob("*.py")}
+def _distribution_files(name: str) -> dict[str, bytes]:
+    """A distribution's package files (no bytecode, no compiled extensions, nothing outside site-packages) and
+    its licence files, each checked against the distribution's RECORD."""
     try:
-        dist = metadata.distribution(CRHELPER)
+        dist = metadata.distribution(name)
     except metadata.PackageNotFoundError as error:
-        raise AssetError(f"{CRHELPER} is not installed: pip install 'cross-cluster-search' installs it") from error
+        raise AssetError(f"{name} is not installed: pip install 'cross-cluster-search' installs it") from error
+    files: dict[str, bytes] = {}
     for file in dist.files or []:
         parts = PurePosixPath(file.as_posix()).parts
-        licence = parts[0].endswith(".dist-info") and parts[-1] in _LICENSE_FILES
-        if not licence and (parts[0] != CRHELPER or "__pycache__" in parts or file.suffix == ".pyc"):
+        in_info = parts[0].endswith(".dist-info")
+        licence = in_info and any(word in parts[-1].upper() for word in _LICENSE_WORDS)
+        if not licence and (in_info or parts[0] == ".." or "__pycache__" in parts or file.suffix in _SKIPPED_SUFFIXES):
             continue
         content = Path(str(file.locate())).read_bytes()
         expected = _record_digest(file)
         if expected is None or hashlib.sha256(content).digest() != expected:
-            raise AssetError(f"{CRHELPER}'s installed file {file} does not match its RECORD: reinstall {CRHELPER}")
-        name = f"THIRD-PARTY-LICENSES/{CRHELPER}/{parts[-1]}" if licence else "/".join(parts)
-        files[name] = content
-    if f"{CRHELPER}/resource_helper.py" not in files:
-        raise AssetError(f"{CRHELPER}'s installed distribution lists no {CRHELPER}/resource_helper.py")
+            raise AssetError(f"{name}'s installed file {file} does not match its RECORD: reinstall {name}")
+        files[f"THIRD-PARTY-LICENSES/{name}/{parts[-1]}" if licence else "/".join(parts)] = content
+    return files
+
+
+def asset_files() -> dict[str, bytes]:
+    """The asset's files by their relative POSIX path: the handler modules as the `ccs_handler` package and
+    its dependencies' package files from their installed distributions. No bytecode, no installer metadata:
+    the same bytes on every machine, Python version and directory."""
+    files = {f"{ASSET_PACKAGE}/{source.name}": source.read_bytes() for source in HANDLER_DIR.glob("*.py")}
+    for name in DISTRIBUTIONS:
+        files.update(_distribution_files(name))
+    for needed in (f"{CRHELPER}/resource_helper.py", "opensearchpy/__init__.py"):
+        if needed not in files:
+            raise AssetError(f"The installed distributions list no {needed}: reinstall cross-cluster-search")
     return dict(sorted(files.items()))
 
 
@@ -94,7 +111,7 @@ def staged_asset() -> tuple[Path, str]:
 
 
 def handler_code() -> lambda_.Code:
-    """The Lambda asset: the handler modules plus crhelper, from the installed packages (no pip, no Docker,
+    """The Lambda asset: the handler modules and their dependencies, from the installed packages (no pip, no Docker,
     no network at synth time)."""
     root, digest = staged_asset()
     return lambda_.Code.from_asset(str(root), asset_hash=digest, asset_hash_type=AssetHashType.CUSTOM)

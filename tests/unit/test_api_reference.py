@@ -1,4 +1,4 @@
-"""The API reference in the code and the README's props tables say the same thing."""
+"""The API reference in the code and the props tables of the README and docs/reference.md say the same thing."""
 
 from __future__ import annotations
 
@@ -17,12 +17,16 @@ from cross_cluster_search import (
     configure_provider,
 )
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+REFERENCE = (ROOT / "docs" / "reference.md").read_text()
 
 
-def readme_props(heading: str) -> list[str]:
-    """The first column of the table under `heading`, in order."""
-    section = README.split(heading, 1)[1].split("\n\n", 2)[1]
+def table_props(document: str, heading: str) -> list[str]:
+    """The first column of the table right under `heading` (a whole line of `document`), in order."""
+    assert document.count(f"\n{heading}\n\n") == 1, heading
+    section = document.split(f"\n{heading}\n\n", 1)[1].split("\n\n", 1)[0]
+    assert section.startswith("| "), f"no table right under {heading}"
     return re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
 
 
@@ -32,11 +36,15 @@ def keyword_props(cls: type) -> dict[str, inspect.Parameter]:
 
 
 @pytest.mark.parametrize(
-    ("cls", "heading"),
-    [(OutboundConnection, "### Props"), (InboundConnectionAccepter, "### InboundConnectionAccepter props")],
+    ("cls", "document", "heading"),
+    [
+        (OutboundConnection, README, "### Props"),
+        (InboundConnectionAccepter, REFERENCE, "## InboundConnectionAccepter props"),
+    ],
+    ids=["README", "docs/reference.md"],
 )
-def test_readme_props_table_lists_the_signature(cls: type, heading: str) -> None:
-    assert readme_props(heading) == list(keyword_props(cls))
+def test_props_table_lists_the_signature(cls: type, document: str, heading: str) -> None:
+    assert table_props(document, heading) == list(keyword_props(cls))
 
 
 @pytest.mark.parametrize("cls", [OutboundConnection, InboundConnectionAccepter, DomainInfo])
@@ -57,8 +65,10 @@ def test_every_attribute_has_a_docstring(cls: type) -> None:
         assert (getattr(cls, name).__doc__ or "").strip(), f"{cls.__name__}.{name} is undocumented"
 
 
-def test_readme_provider_options_table_lists_configure_provider_and_its_defaults() -> None:
-    section = README.split("### The provider function: VPC, memory, log retention", 1)[1].split("\n### ", 1)[0]
+def test_provider_options_table_lists_configure_provider_and_its_defaults() -> None:
+    heading = "## The provider function: VPC, memory, log retention"
+    assert REFERENCE.count(f"\n{heading}\n") == 1
+    section = REFERENCE.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
     listed = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
     parameters = inspect.signature(configure_provider).parameters.values()
     options = [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]

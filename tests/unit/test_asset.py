@@ -1,5 +1,6 @@
-"""The Lambda asset comes from the installed packages: handler modules plus crhelper, the same bytes and hash
-everywhere, built without pip, Docker or network (the wheel test repeats this outside the checkout)."""
+"""The Lambda asset comes from the installed packages: handler modules plus crhelper and opensearch-py with
+what it imports, the same bytes and hash everywhere, built without pip, Docker or network (the wheel test
+repeats this outside the checkout)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -52,11 +54,19 @@ def test_asset_holds_the_handler_crhelper_and_its_licence_and_nothing_from_an_in
     assert {"THIRD-PARTY-LICENSES/crhelper/LICENSE", "THIRD-PARTY-LICENSES/crhelper/NOTICE"} <= set(files)
     # No bytecode, no installer metadata (RECORD/INSTALLER differ between pip and uv), no boto3.
     assert not [n for n in files if n.endswith(".pyc") or "__pycache__" in n or ".dist-info" in n], files
-    assert not any(n.startswith(("boto3/", "botocore/")) for n in files)
+    assert not any(n.startswith(("boto3/", "botocore/", "urllib3/", "dateutil/")) for n in files)
+    # The data plane's client and what it imports, each with its licence; no compiled extension (built for this
+    # machine's Python, not Lambda's).
+    for package in ("opensearchpy", "requests", "certifi", "idna", "charset_normalizer", "events"):
+        assert f"{package}/__init__.py" in files, package
+    assert "certifi/cacert.pem" in files
+    assert not [n for n in files if n.endswith((".so", ".pyd"))]
+    for distribution in lambda_asset.DISTRIBUTIONS:
+        assert any(n.startswith(f"THIRD-PARTY-LICENSES/{distribution}/") for n in files), distribution
     # Readable by Lambda's user whatever the umask of the machine that synthesized it.
     assert {oct(p.stat().st_mode & 0o777) for p in asset.rglob("*") if p.is_file()} == {"0o644"}
     size = sum(p.stat().st_size for p in asset.rglob("*") if p.is_file())
-    assert size < 200_000
+    assert size < 5_000_000  # Lambda takes 250 MB unzipped; this is what the asset copies into every cdk.out
     # The copies are crhelper's installed files, byte for byte.
     installed = Path(str(metadata.distribution("crhelper").locate_file("crhelper/resource_helper.py")))
     assert (asset / "crhelper" / "resource_helper.py").read_bytes() == installed.read_bytes()
@@ -115,13 +125,16 @@ def _fake_crhelper(site: Path, content: bytes, recorded: bytes) -> metadata.Dist
     return metadata.PathDistribution(dist_info)
 
 
+def _only_crhelper_faked(monkeypatch: pytest.MonkeyPatch, fake: metadata.Distribution) -> None:
+    real = metadata.distribution
+    monkeypatch.setattr(lambda_asset.metadata, "distribution", lambda name: fake if name == "crhelper" else real(name))
+
+
 def test_a_crhelper_file_changed_after_install_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = _fake_crhelper(tmp_path, b"# edited\n", b"# as released\n")
-    monkeypatch.setattr(lambda_asset.metadata, "distribution", lambda _: fake)
+    _only_crhelper_faked(monkeypatch, _fake_crhelper(tmp_path, b"# edited\n", b"# as released\n"))
     with pytest.raises(lambda_asset.AssetError, match=r"crhelper/resource_helper.py does not match its RECORD"):
         lambda_asset.asset_files()
-    intact = _fake_crhelper(tmp_path / "intact", b"# as released\n", b"# as released\n")
-    monkeypatch.setattr(lambda_asset.metadata, "distribution", lambda _: intact)
+    _only_crhelper_faked(monkeypatch, _fake_crhelper(tmp_path / "intact", b"# as released\n", b"# as released\n"))
     assert lambda_asset.asset_files()["crhelper/resource_helper.py"] == b"# as released\n"
 
 
@@ -134,15 +147,40 @@ def test_without_crhelper_installed_the_error_says_so(monkeypatch: pytest.Monkey
         lambda_asset.asset_files()
 
 
-def test_the_wheel_pins_the_crhelper_the_handler_is_tested_with() -> None:
-    """One crhelper for every machine: the wheel's pin is the handler's requirement, and what is installed."""
+def test_the_wheel_pins_the_crhelper_and_opensearch_py_the_handler_is_tested_with() -> None:
+    """One crhelper and one opensearch-py for every machine: the wheel's pins are the handler's requirements,
+    and what is installed; every distribution the asset copies is pinned to its installed version."""
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    [pin] = [d for d in dependencies if d.startswith("crhelper")]
-    requirement = next(
+    requirements = [
         line.strip()
         for line in (ROOT / "lambda" / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
+    ]
+    for name in ("crhelper", "opensearch-py"):
+        [pin] = [d for d in dependencies if d.startswith(name)]
+        assert re.fullmatch(rf"{name}==[0-9.]+", pin)
+        assert pin in requirements
+    assert sorted(requirements) == sorted(f"{d}=={metadata.version(d)}" for d in lambda_asset.DISTRIBUTIONS)
+
+
+def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_libraries() -> None:
+    """What Lambda has: the asset and the runtime's boto3, botocore, urllib3, python-dateutil (no site-packages of
+    this machine): the data plane's modules and opensearch-py's signer and transport import."""
+    root, _ = lambda_asset.staged_asset()
+    runtime = Path(sys.prefix) / "lambda-runtime"
+    code = (
+        "import sys, warnings; warnings.simplefilter('error');"
+        "import ccs_handler.data_resources, ccs_handler.index;"
+        "from opensearchpy import OpenSearch, Urllib3AWSV4SignerAuth, Urllib3HttpConnection;"
+        "import opensearchpy.connection.base as base; print(base.Connection.default_ca_certs());"
+        "assert not [p for p in sys.path if 'site-packages' in p], sys.path"
     )
-    assert pin == requirement
-    assert re.fullmatch(r"crhelper==[0-9.]+", pin)
-    assert pin == f"crhelper=={metadata.version('crhelper')}"
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        env={"PYTHONPATH": f"{root}:{runtime}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("certifi/cacert.pem")  # TLS to the domains verifies against certifi

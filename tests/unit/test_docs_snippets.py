@@ -51,6 +51,13 @@ def test_the_readme_shows_the_examples_users_need() -> None:
         assert needed in code, needed
 
 
+def test_the_reference_shows_its_examples() -> None:
+    """The same for docs/reference.md, which holds the examples moved out of the README."""
+    code = "\n".join(python_blocks(ROOT / "docs" / "reference.md"))
+    for needed in ("DomainInfo(", "from_connection_id(", "acknowledge_access_policy_function(", "AwsSolutionsChecks("):
+        assert needed in code, needed
+
+
 def test_a_failing_snippet_fails_the_test(tmp_path: Path) -> None:
     """The control: a snippet whose assertion does not hold (the old README's one-function count) fails."""
     readme = (ROOT / "README.md").read_text()

@@ -33,7 +33,7 @@ from cross_cluster_search.ccs_handler.data_plane import (
 from cross_cluster_search.ccs_handler.timing import Clock, Deadline
 
 SPEC = Path(__file__).resolve().parents[1] / "reference" / "opensearch-api-specification" / "spec"
-NAMESPACES = ("namespaces/replication.yaml", "namespaces/security.yaml")
+NAMESPACES = ("namespaces/replication.yaml", "namespaces/security.yaml", "namespaces/indices.yaml")
 ADMIN = "arn:aws:iam::111111111111:role/ccs-admin"
 READER = "arn:aws:iam::111111111111:role/log-reader"
 #: `_search` lives in _core.yaml, which is not copied; its answers are checked against this schema instead.
@@ -325,8 +325,11 @@ def _exercise(world: OpenSearchWorld, clock: Clocked, follower: LocalDomain, lea
     follower.fail_replication("logs-1", "the leader's retention lease expired")
     with pytest.raises(ReplicationFailed):
         on_follower.wait_until_syncing("logs-1", deadline)
+    _raw(on_follower, "DELETE", "/logs-1")  # still replicating: refused
     on_follower.stop_replication("logs-1")
     on_follower.stop_replication("logs-1")
+    assert on_follower.delete_index("logs-1") is True
+    assert on_follower.delete_index("logs-1") is False  # 404
     _raw(on_follower, "POST", "/_plugins/_replication/logs-1/_stop", {})  # nothing to stop: refused
     on_follower.create_autofollow_rule("all-logs", leader_alias="to-leader", pattern="logs-*")
     on_follower.create_autofollow_rule("all-logs", leader_alias="to-leader", pattern="logs-*")
