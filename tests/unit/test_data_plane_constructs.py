@@ -475,8 +475,8 @@ def test_replication_needs_what_both_domains_say(
 ) -> None:
     stack = new_stack()
     domains = []
-    for id_, options in (("Follower", follower_options), ("Leader", leader_options)):
-        options = {"version": opensearch.EngineVersion.OPENSEARCH_2_19, **options}
+    for id_, given in (("Follower", follower_options), ("Leader", leader_options)):
+        options = {"version": opensearch.EngineVersion.OPENSEARCH_2_19, **given}
         n2n_off = options.pop("n2n_off", False)
         domain = os_domain(stack, id_, **options)
         if n2n_off:  # the L2 refuses it with fine-grained access control; the L1 (an escape hatch) does not
@@ -523,7 +523,7 @@ def test_a_replicating_domain_has_at_most_20_connected_domains() -> None:
     assert message.startswith("connection:") and "21 other domains" in message and "inbound and outbound" in message
 
 
-def test_a_domain_in_a_vpc_needs_the_provider_in_a_vpc(tmp_path: Path) -> None:
+def test_a_domain_in_a_vpc_needs_the_provider_in_a_vpc() -> None:
     stack = new_stack()
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=0)
     follower = os_domain(stack, "Follower", opensearch.EngineVersion.OPENSEARCH_2_19)
