@@ -14,6 +14,14 @@ from cross_cluster_search.connection import (
     MetricProps,
     OutboundConnection,
 )
+from cross_cluster_search.data_plane import (
+    FOLLOWER_INDEX_RESOURCE_TYPE,
+    REPLICATION_RULE_RESOURCE_TYPE,
+    SEARCH_ACCESS_RESOURCE_TYPE,
+    FollowerIndex,
+    RemoteSearchAccess,
+    ReplicationRule,
+)
 from cross_cluster_search.domain_info import DomainInfo
 from cross_cluster_search.errors import InvalidInput, InvalidProp
 from cross_cluster_search.nag import acknowledge_access_policy_function
@@ -21,11 +29,15 @@ from cross_cluster_search.provider import ConnectionProvider, ProviderOptions, c
 
 __all__ = [
     "ACCEPTER_RESOURCE_TYPE",
+    "FOLLOWER_INDEX_RESOURCE_TYPE",
     "OUTBOUND_RESOURCE_TYPE",
+    "REPLICATION_RULE_RESOURCE_TYPE",
+    "SEARCH_ACCESS_RESOURCE_TYPE",
     "ConnectionApi",
     "ConnectionMode",
     "ConnectionProvider",
     "DomainInfo",
+    "FollowerIndex",
     "IInboundConnectionAccepter",
     "IOutboundConnection",
     "InboundConnectionAccepter",
@@ -34,6 +46,8 @@ __all__ = [
     "MetricProps",
     "OutboundConnection",
     "ProviderOptions",
+    "RemoteSearchAccess",
+    "ReplicationRule",
     "__version__",
     "acknowledge_access_policy_function",
     "configure_provider",
@@ -52,5 +66,12 @@ def _show_own_signature(construct: type[object]) -> None:
     construct.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
 
 
-for _construct in (OutboundConnection, InboundConnectionAccepter, ConnectionProvider):
+for _construct in (
+    OutboundConnection,
+    InboundConnectionAccepter,
+    ConnectionProvider,
+    RemoteSearchAccess,
+    FollowerIndex,
+    ReplicationRule,
+):
     _show_own_signature(_construct)

@@ -14,9 +14,13 @@ def acknowledge(construct: IConstruct, rule: str, finding: str, reason: str) -> 
     Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule}[{finding}]", reason=reason))
     default_child = construct.node.default_child
     if isinstance(default_child, CfnResource):
-        default_child.add_metadata(
-            "cdk_nag", {"rules_to_suppress": [{"id": rule, "reason": reason, "applies_to": [finding]}]}
-        )
+        # Several findings on one resource: keep the ones acknowledged before (add_metadata replaces the key).
+        existing = default_child.get_metadata("cdk_nag")
+        rules = list(existing.get("rules_to_suppress", [])) if isinstance(existing, dict) else []
+        entry = {"id": rule, "reason": reason, "applies_to": [finding]}
+        if entry not in rules:
+            rules.append(entry)
+        default_child.add_metadata("cdk_nag", {"rules_to_suppress": rules})
 
 
 #: The id of aws-cdk-lib's access-policy function: a singleton AwsCustomResource function in the domain's stack

@@ -11,9 +11,12 @@ import pytest
 
 from cross_cluster_search import (
     DomainInfo,
+    FollowerIndex,
     InboundConnectionAccepter,
     OutboundConnection,
     ProviderOptions,
+    RemoteSearchAccess,
+    ReplicationRule,
     configure_provider,
 )
 
@@ -47,7 +50,10 @@ def test_props_table_lists_the_signature(cls: type, document: str, heading: str)
     assert table_props(document, heading) == list(keyword_props(cls))
 
 
-@pytest.mark.parametrize("cls", [OutboundConnection, InboundConnectionAccepter, DomainInfo])
+@pytest.mark.parametrize(
+    "cls",
+    [OutboundConnection, InboundConnectionAccepter, DomainInfo, RemoteSearchAccess, FollowerIndex, ReplicationRule],
+)
 def test_every_prop_is_documented_with_its_default(cls: type) -> None:
     doc = inspect.getdoc(cls) or ""
     for name, parameter in keyword_props(cls).items():
@@ -63,6 +69,15 @@ def test_every_attribute_has_a_docstring(cls: type) -> None:
     assert {"connection_id", "connection_status", "connection_alias"} <= set(attributes)
     for name in attributes:
         assert (getattr(cls, name).__doc__ or "").strip(), f"{cls.__name__}.{name} is undocumented"
+
+
+@pytest.mark.parametrize("cls", [RemoteSearchAccess, FollowerIndex, ReplicationRule])
+def test_the_data_plane_constructs_document_their_attributes_and_methods(cls: type) -> None:
+    members = [n for n, v in inspect.getmembers(cls) if isinstance(v, property) or n.startswith("metric")]
+    assert members
+    for name in members:
+        assert (getattr(cls, name).__doc__ or "").strip(), f"{cls.__name__}.{name} is undocumented"
+    assert list(inspect.signature(cls).parameters)[:3] == ["scope", "id", "connection"]
 
 
 def test_provider_options_table_lists_configure_provider_and_its_defaults() -> None:
