@@ -4,7 +4,8 @@ the contract and properties.py, so the construct library applies the same rules 
 
 Index rules: OpenSearch's index naming (MetadataCreateIndexService.validateIndexOrAliasName, and the
 OpenSearch docs "Index APIs > Create index": lowercase; not starting with `_`, `-` or `+`; not `.` or `..`;
-none of `\\ / * ? " < > | space , #`; at most 255 bytes). A pattern may hold `*`; a name may not.
+none of `\\ / * ? " < > | space , # :`, the colon being
+cross-cluster search's `alias:index`; at most 255 bytes). A pattern may hold `*`; a name may not.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from .properties import (
     check_role_arn,
 )
 
-_INDEX_FORBIDDEN = set('\\/*?"<>| ,#')
+_INDEX_FORBIDDEN = set('\\/*?"<>| ,#:')
 _INDEX_MAX_BYTES = 255
 #: Security role names this library makes: recognisably its own, in characters every API path takes.
 _ROLE_NAME = re.compile(r"cdk_ccs_[A-Za-z0-9_\-]{1,100}")

@@ -31,7 +31,8 @@ from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct, IValidation
 
 from cross_cluster_search import prerequisites
-from cross_cluster_search.ccs_handler import contract
+from cross_cluster_search.ccs_handler import contract, data_properties
+from cross_cluster_search.ccs_handler.properties import InvalidInput
 from cross_cluster_search.connection import (
     METRIC_NAMESPACE,
     ConnectionMode,
@@ -81,39 +82,19 @@ METRIC_FOLLOWER_CHECKPOINT = "FollowerCheckPoint"
 #: The one replication metric the leader publishes.
 _LEADER_METRICS = frozenset({METRIC_LEADER_CHECKPOINT})
 
-_INDEX_FORBIDDEN = '\\/?"<>| ,#:'
-_INDEX_RULES = (
-    "lowercase; not '.' or '..'; not starting with '-', '_' or '+'; none of \\ / ? \" < > | , # : or a space; "
-    "at most 255 bytes"
-)
-_RULE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,255}")
-
 
 # --- checks ---------------------------------------------------------------------------------------------------
 def _check_index(field: str, value: str, *, pattern: bool) -> None:
-    """OpenSearch's index name rules, for a concrete name (or pattern, where '*' is a wildcard)."""
+    """OpenSearch's index name rules, for a concrete name (or pattern, where '*' is a wildcard): the handler's
+    own rules (ccs_handler/data_properties.py), so synth refuses exactly what a deploy would."""
     _require_type(field, value, str, "a str such as 'logs-2024'")
     if unresolved(value):
         return
-    bad = sorted({c for c in value if c in _INDEX_FORBIDDEN or (c == "*" and not pattern)})
-    rule = None
-    if not value:
-        rule = "must not be empty"
-    elif value != value.lower():
-        rule = "must be lowercase"
-    elif value in (".", ".."):
-        rule = "must not be '.' or '..'"
-    elif value[0] in "-_+":
-        rule = "must not start with '-', '_' or '+'"
-    elif bad:
-        rule = "must not contain " + ", ".join(repr(c) for c in bad)
-    elif len(value.encode()) > 255:
-        rule = f"must be at most 255 bytes (it has {len(value.encode())})"
-    if rule is None:
-        return
-    kind = "index patterns" if pattern else "index names"
-    wildcard = "; '*' is the wildcard" if pattern else "; no '*': name one index (ReplicationRule follows a pattern)"
-    raise InvalidProp(f"{field} {rule} (got {value!r}): OpenSearch {kind} are {_INDEX_RULES}{wildcard}")
+    try:
+        data_properties.check_index(field, value, pattern=pattern)
+    except InvalidInput as invalid:
+        fix = "'*' is the wildcard" if pattern else "name one index (a ReplicationRule follows a pattern)"
+        raise InvalidProp(f"{invalid}: {fix}") from None
 
 
 def _strings(field: str, value: object, example: str) -> list[str]:
@@ -807,11 +788,11 @@ class ReplicationRule(_ReplicationResource):
         super().__init__(scope, id)
         _check_index("index_pattern", index_pattern, pattern=True)
         _require_type("rule_name", rule_name, (str, type(None)), "a str or None")
-        if rule_name is not None and not unresolved(rule_name) and not _RULE_NAME.fullmatch(rule_name):
-            raise InvalidProp(
-                f"rule_name must be 1-255 letters, digits, '_', '-' or '.' (got {rule_name!r}); e.g. 'logs_rule', "
-                "or leave it unset for a name from the construct's id"
-            )
+        if rule_name is not None and not unresolved(rule_name):
+            try:
+                data_properties.check_rule_name("rule_name", rule_name)
+            except InvalidInput as invalid:
+                raise InvalidProp(f"{invalid}; e.g. 'logs-rule', or leave it unset for a name from the id") from None
         self._rule_name = rule_name if rule_name is not None else _unique_name(self, RULE_NAME_PREFIX, lower=True)
         alias, timeout_seconds, leader_domain, follower_domain = self._replication(
             connection,

@@ -75,13 +75,13 @@ def properties(construct: cdk.Resource) -> dict[str, Any]:
 class Built:
     def __init__(self, outdir: Path) -> None:
         self.stack = stack = new_stack(outdir)
-        self.follower = demo_domain(stack, "FollowerDomain", "follower")
-        self.leader = demo_domain(stack, "LeaderDomain", "leader")
+        self.admin = iam.Role(stack, "Admin", assumed_by=iam.AccountRootPrincipal())
+        self.follower_admin = iam.Role(stack, "FollowerAdmin", assumed_by=iam.AccountRootPrincipal())
+        self.follower = demo_domain(stack, "FollowerDomain", "follower", self.follower_admin)
+        self.leader = demo_domain(stack, "LeaderDomain", "leader", self.admin)
         self.connection = OutboundConnection(
             stack, "Conn", source=self.follower, destination=self.leader, connection_alias="leader"
         )
-        self.admin = iam.Role(stack, "Admin", assumed_by=iam.AccountRootPrincipal())
-        self.follower_admin = iam.Role(stack, "FollowerAdmin", assumed_by=iam.AccountRootPrincipal())
         self.searcher = iam.Role.from_role_arn(stack, "Searcher", EXTERNAL_ROLE)
         self.search = RemoteSearchAccess(
             stack,
@@ -391,7 +391,7 @@ def build(kind: str, **overrides: Any) -> None:
     [
         ("search", {"index_patterns": []}, "index_patterns", "at least one"),
         ("search", {"index_patterns": ["Logs"]}, "index_patterns", "lowercase"),
-        ("search", {"index_patterns": ["_internal"]}, "index_patterns", "start with"),
+        ("search", {"index_patterns": ["_internal"]}, "index_patterns", "starting with"),
         ("search", {"index_patterns": ["a b"]}, "index_patterns", "' '"),
         ("search", {"index_patterns": ["."]}, "index_patterns", "'.' or '..'"),
         ("search", {"index_patterns": ["x" * 256]}, "index_patterns", "255 bytes"),
@@ -399,9 +399,9 @@ def build(kind: str, **overrides: Any) -> None:
         ("search", {"source_endpoint": "s.example"}, "source_endpoint", "smoke_search_role"),
         ("follow", {"leader_index": "logs-*"}, "leader_index", "'*'"),
         ("follow", {"follower_index": "a#b"}, "follower_index", "'#'"),
-        ("follow", {"leader_index": "+x"}, "leader_index", "start with"),
+        ("follow", {"leader_index": "+x"}, "leader_index", "starting with"),
         ("rule", {"index_pattern": "a|b"}, "index_pattern", "'|'"),
-        ("rule", {"rule_name": "no spaces"}, "rule_name", "letters, digits"),
+        ("rule", {"rule_name": "no spaces"}, "rule_name", "a-z, 0-9"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(kind: str, overrides: dict[str, Any], field: str, words: str) -> None:
