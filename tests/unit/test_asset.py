@@ -184,3 +184,18 @@ def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_librarie
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("certifi/cacert.pem")  # TLS to the domains verifies against certifi
+
+
+def test_a_connection_request_does_not_load_the_data_plane() -> None:
+    """opensearch-py loads only for the data plane's resources: a connection's cold start stays as it was."""
+    root, _ = lambda_asset.staged_asset()
+    code = "import sys, ccs_handler.index; print(sorted(m for m in sys.modules if 'opensearch' in m or 'data_' in m))"
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        env={"PYTHONPATH": f"{root}:{Path(sys.prefix) / 'lambda-runtime'}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
