@@ -15,7 +15,7 @@ from typing import Any
 
 from crhelper import CfnResource
 
-from . import connections, delivery, reasons, request, resources
+from . import connections, delivery, lifecycle, reasons, request, resources
 from .contract import DATA_PLANE_TYPES
 from .errors import Leftover
 from .timing import Clock, system_clock
@@ -60,7 +60,7 @@ class Failed(Exception):
 
 
 def _answering(
-    run: Callable[[dict[str, Any], Any, Clock], resources.Answer | None],
+    run: Callable[[dict[str, Any], Any, Clock], lifecycle.Answer | None],
 ) -> Callable[[dict[str, Any], Any], str | None]:
     """A crhelper callback running `run` on a new clock: its Answer becomes the physical id and attributes.
     Any answer, a FAILED or crhelper's last-moment one too, carries a physical id: the event's, a stable one
@@ -87,16 +87,20 @@ def _answering(
     return callback
 
 
-def _by_type(request_type: str) -> Callable[[dict[str, Any], Any, Clock], resources.Answer | None]:
+def _by_type(request_type: str) -> Callable[[dict[str, Any], Any, Clock], lifecycle.Answer | None]:
     """The request's function for its resource type: connections (resources.py) or the data plane
     (data_resources.py, which alone loads opensearch-py: connections keep their cold start)."""
 
-    def run(event: dict[str, Any], context: Any, clock: Clock) -> resources.Answer | None:
+    def run(event: dict[str, Any], context: Any, clock: Clock) -> lifecycle.Answer | None:
         if event.get("ResourceType") in DATA_PLANE_TYPES:
             from . import data_resources  # noqa: PLC0415
 
-            return getattr(data_resources, request_type)(event, context, clock)  # type: ignore[no-any-return]
-        return getattr(resources, request_type)(event, context, clock)  # type: ignore[no-any-return]
+            run_data_plane: Callable[[dict[str, Any], Any, Clock], lifecycle.Answer | None]
+            run_data_plane = getattr(data_resources, request_type)
+            return run_data_plane(event, context, clock)
+        run_connection: Callable[[dict[str, Any], Any, Clock], lifecycle.Answer | None]
+        run_connection = getattr(resources, request_type)
+        return run_connection(event, context, clock)
 
     run.__name__ = request_type
     return run
