@@ -93,7 +93,6 @@ class ConnectionProvider(Construct):
         #: The longest wait any resource of the stack asked for (register): it sizes the function's timeout and
         #: its maximum event age, set on the L1s when it grows (no token to call back into Python at synthesis).
         self._longest_seconds = 0
-        self._cfn_function: lambda_.CfnFunction | None = None
         self._cfn_invoke_config: lambda_.CfnEventInvokeConfig | None = None
         self.log_group = logs.LogGroup(self, "Logs", retention=self.options.log_retention)
         log_group = self.log_group
@@ -162,8 +161,9 @@ class ConnectionProvider(Construct):
             retry_attempts=0,
             max_event_age=Duration.seconds(contract.service_timeout_seconds(0)),
         )
+        self._cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         # Lambda's L2 makes the function depend on its role, which its Role property already refers to.
-        drop_depends_on_already_referenced(cast(CfnResource, self.function.node.default_child))
+        drop_depends_on_already_referenced(self._cfn_function)
 
     @staticmethod
     def of(scope: Construct) -> ConnectionProvider:
@@ -195,11 +195,9 @@ class ConnectionProvider(Construct):
         """The function's timeout (contract.lambda_timeout_seconds) and maximum event age
         (contract.service_timeout_seconds) for the longest wait, now `seconds`."""
         self._longest_seconds = seconds
-        if self._cfn_function is None or self._cfn_invoke_config is None:
-            function_node = self.function.node
-            self._cfn_function = cast(lambda_.CfnFunction, function_node.default_child)
+        if self._cfn_invoke_config is None:
             self._cfn_invoke_config = cast(
-                lambda_.CfnEventInvokeConfig, function_node.find_child("EventInvokeConfig").node.default_child
+                lambda_.CfnEventInvokeConfig, self.function.node.find_child("EventInvokeConfig").node.default_child
             )
         self._cfn_function.timeout = contract.lambda_timeout_seconds(seconds)
         self._cfn_invoke_config.maximum_event_age_in_seconds = contract.service_timeout_seconds(seconds)

@@ -81,12 +81,13 @@ def _retain_value(keeps: bool) -> str | None:
     return "true" if keeps else None
 
 
-def retain_flag(resource: ConnectionCfnResource) -> None:
+def retain_flag(resource: ConnectionCfnResource) -> str | None:
     """The ``Retain`` property's value until ``RemovalPolicyCheck`` sets it at validation, from the policies the
     template holds then (after Aspects): none (absent). Adding the property with it places ``Retain`` among the
     resource's properties, as a token did; a token would be read by aws-cdk-lib while it prepares the app, a call
     back into Python that reads the policies a second time."""
     resource.retain_flagged = True
+    return _retain_value(False)
 
 
 @jsii.implements(IValidation)
