@@ -20,17 +20,24 @@ class _DependsOnNotReferenced:
 
     def produce(self) -> list[str] | None:
         """The logical ids left, sorted as CDK renders DependsOn; None (no DependsOn) when none is left."""
-        stack = Stack.of(self.resource)
-        dependencies = [
-            dependency
-            for dependency in self.resource.obtain_dependencies()
-            if isinstance(dependency, CfnResource) and Stack.of(dependency) is stack
-        ]
-        # One call to aws-cdk-lib for the properties and the dependencies' logical ids together.
-        properties, logical_ids = stack.resolve([self.resource._cfn_properties, [d.logical_id for d in dependencies]])
-        referenced = set(_references(properties))
-        left = {str(logical_id) for logical_id in logical_ids}
-        return sorted(left - referenced) or None
+        return depends_on_not_referenced(self.resource)
+
+
+def depends_on_not_referenced(resource: CfnResource) -> list[str] | None:
+    """The resource's DependsOn as its dependencies are now (complete once the app is prepared: at validation or
+    synthesis), without those its properties refer to; None when none is left. Every access to a jsii object is a
+    round trip to aws-cdk-lib: the properties and the logical ids are resolved in one call, and a dependency's
+    stack is only asked when the resource's stack has dependencies on other stacks or is nested (only then can
+    `obtain_dependencies` hold resources of other stacks; the resource's own DependsOn are in its stack)."""
+    stack = Stack.of(resource)
+    dependencies = [dependency for dependency in resource.obtain_dependencies() if isinstance(dependency, CfnResource)]
+    if dependencies and (stack.nested or stack.dependencies):
+        dependencies = [dependency for dependency in dependencies if Stack.of(dependency) is stack]
+    # One call to aws-cdk-lib for the properties and the dependencies' logical ids together.
+    properties, logical_ids = stack.resolve([resource._cfn_properties, [d.logical_id for d in dependencies]])
+    referenced = set(_references(properties))
+    left = {str(logical_id) for logical_id in logical_ids}
+    return sorted(left - referenced) or None
 
 
 def _references(value: object) -> Iterator[str]:
@@ -52,8 +59,19 @@ def _references(value: object) -> Iterator[str]:
 
 
 def drop_depends_on_already_referenced(resource: CfnResource) -> None:
-    """Render the resource's DependsOn without the dependencies its own references already enforce."""
+    """Render the resource's DependsOn without the dependencies its own references already enforce: a token,
+    read by aws-cdk-lib while it prepares the app (a call back into Python). A resource whose class sets
+    ``settles_depends_on`` gets no token: a validation of its own calls ``settle_depends_on`` instead."""
+    if getattr(resource, "settles_depends_on", False):
+        return
     resource.add_override("DependsOn", Lazy.list(_DependsOnNotReferenced(resource), omit_empty=True))
 
 
-__all__ = ["drop_depends_on_already_referenced"]
+def settle_depends_on(resource: CfnResource) -> None:
+    """At validation (after Aspects, once aws-cdk-lib turned construct dependencies into the resources' own):
+    set the DependsOn ``drop_depends_on_already_referenced``'s token gives, as a value, within a validation the
+    resource already has (no call back into Python of its own)."""
+    resource.add_override("DependsOn", depends_on_not_referenced(resource))
+
+
+__all__ = ["depends_on_not_referenced", "drop_depends_on_already_referenced", "settle_depends_on"]

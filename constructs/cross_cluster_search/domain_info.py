@@ -51,6 +51,11 @@ class DomainInfo:
         name and region come from the endpoint (`search-<name>-<id>.<region>.es.amazonaws.com`) and the account is
         the stack's.
         """
+        if isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
+            # A domain construct of the app: its ARN and endpoint are always its own resource's tokens (nothing
+            # to read there), so only the name and the stack's account and region are asked of aws-cdk-lib.
+            env = domain.env
+            return DomainInfo(owner_id=env.account, domain_name=domain.domain_name, region=env.region)
         arn = _arn_parts(domain.domain_arn)
         endpoint = _endpoint_parts(domain.domain_endpoint)
         name = domain.domain_name

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-import jsii
-from aws_cdk import CfnResource, Duration, IStableNumberProducer, Lazy, Stack
+from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -27,33 +26,6 @@ from cross_cluster_search.tokens import unresolved
 #: The newest Python runtime (cdk-nag AwsSolutions-L1); its boto3 has both connection APIs.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 _PROVIDER_ID = "CrossClusterSearchConnectionProvider"
-
-
-@jsii.implements(IStableNumberProducer)
-class _LongestTimeout:
-    """Produces the Lambda timeout from the longest wait any resource of the stack asked for."""
-
-    def __init__(self) -> None:
-        self.seconds = 0
-
-    def produce(self) -> float:
-        """Lambda timeout in seconds (contract.lambda_timeout_seconds)."""
-        return contract.lambda_timeout_seconds(self.seconds)
-
-
-@jsii.implements(IStableNumberProducer)
-class _LongestServiceTimeout:
-    """Produces the function's maximum event age: the longest ServiceTimeout of the stack's resources. Lambda
-    keeps asynchronous events that met throttling or a 5xx in its queue up to that age, whatever the retry
-    setting ("How Lambda handles errors and retries with asynchronous invocation"): an older event is one no
-    CloudFormation resource of the stack can still be waiting for."""
-
-    def __init__(self, longest: _LongestTimeout) -> None:
-        self.longest = longest
-
-    def produce(self) -> float:
-        """Seconds (contract.service_timeout_seconds of the longest wait)."""
-        return contract.service_timeout_seconds(self.longest.seconds)
 
 
 #: AWSLambdaVPCAccessExecutionRole's EC2 actions (AWS managed policy reference, v3), granted inline so the role
@@ -118,7 +90,10 @@ class ConnectionProvider(Construct):
     def __init__(self, scope: Construct, id: str, *, options: ProviderOptions | None = None) -> None:
         super().__init__(scope, id)
         self.options = options or ProviderOptions()
-        self._longest = _LongestTimeout()
+        #: The longest wait any resource of the stack asked for (register): it sizes the function's timeout and
+        #: its maximum event age, set on the L1s when it grows (no token to call back into Python at synthesis).
+        self._longest_seconds = 0
+        self._cfn_invoke_config: lambda_.CfnEventInvokeConfig | None = None
         self.log_group = logs.LogGroup(self, "Logs", retention=self.options.log_retention)
         log_group = self.log_group
         self.role = iam.Role(
@@ -168,7 +143,8 @@ class ConnectionProvider(Construct):
             runtime=RUNTIME,
             handler=HANDLER,
             code=handler_code(),
-            timeout=Duration.seconds(contract.lambda_timeout_seconds(contract.MAX_TIMEOUT_SECONDS)),
+            # Sized for no resource yet; register sets both from the longest wait asked for.
+            timeout=Duration.seconds(contract.lambda_timeout_seconds(0)),
             memory_size=self.options.memory_size,
             vpc=self.options.vpc,
             vpc_subnets=self.options.vpc_subnets,
@@ -178,18 +154,16 @@ class ConnectionProvider(Construct):
             role=self.role,
             # CloudFormation invokes asynchronously; Lambda would retry a failed or timed-out invocation twice
             # more, after CloudFormation already has its answer or has rolled back. No retries, and no event
-            # older than the stack's longest wait for an answer (sized below, like the timeout).
+            # older than the stack's longest wait for an answer (sized in register, like the timeout). Lambda
+            # keeps asynchronous events that met throttling or a 5xx in its queue up to that age, whatever the
+            # retry setting ("How Lambda handles errors and retries with asynchronous invocation"): an older
+            # event is one no CloudFormation resource of the stack can still be waiting for.
             retry_attempts=0,
-            max_event_age=Duration.seconds(contract.service_timeout_seconds(contract.MAX_TIMEOUT_SECONDS)),
+            max_event_age=Duration.seconds(contract.service_timeout_seconds(0)),
         )
-        cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
-        cfn_function.timeout = Lazy.number(self._longest)
-        invoke_config = cast(
-            lambda_.CfnEventInvokeConfig, self.function.node.find_child("EventInvokeConfig").node.default_child
-        )
-        invoke_config.maximum_event_age_in_seconds = Lazy.number(_LongestServiceTimeout(self._longest))
+        self._cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
         # Lambda's L2 makes the function depend on its role, which its Role property already refers to.
-        drop_depends_on_already_referenced(cfn_function)
+        drop_depends_on_already_referenced(self._cfn_function)
 
     @staticmethod
     def of(scope: Construct) -> ConnectionProvider:
@@ -203,7 +177,8 @@ class ConnectionProvider(Construct):
     ) -> iam.Policy:
         """Size the Lambda timeout for the resource and give it its own policy (under `owner`),
         which CloudFormation keeps until the resource's own Delete has run."""
-        self._longest.seconds = max(self._longest.seconds, timeout_seconds)
+        if timeout_seconds > self._longest_seconds:
+            self._size_for(timeout_seconds)
         policy = iam.Policy(owner, "Policy", statements=statements, roles=[self.role])
         acknowledge(
             policy,
@@ -215,6 +190,17 @@ class ConnectionProvider(Construct):
         resource.node.add_dependency(policy)
         drop_depends_on_already_referenced(resource)
         return policy
+
+    def _size_for(self, seconds: int) -> None:
+        """The function's timeout (contract.lambda_timeout_seconds) and maximum event age
+        (contract.service_timeout_seconds) for the longest wait, now `seconds`."""
+        self._longest_seconds = seconds
+        if self._cfn_invoke_config is None:
+            self._cfn_invoke_config = cast(
+                lambda_.CfnEventInvokeConfig, self.function.node.find_child("EventInvokeConfig").node.default_child
+            )
+        self._cfn_function.timeout = contract.lambda_timeout_seconds(seconds)
+        self._cfn_invoke_config.maximum_event_age_in_seconds = contract.service_timeout_seconds(seconds)
 
     @property
     def service_token(self) -> str:

@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import jsii
-from aws_cdk import CfnDeletionPolicy, CfnResource, IStableStringProducer, Lazy
+from aws_cdk import CfnDeletionPolicy, CfnResource
 from constructs import IValidation
 
+from cross_cluster_search.ccs_handler.contract import RETAIN
+from cross_cluster_search.dependencies import settle_depends_on
 from cross_cluster_search.tokens import unresolved
 
 DELETION_POLICY = "DeletionPolicy"
@@ -26,19 +28,30 @@ SNAPSHOT = "Snapshot"
 
 class ConnectionCfnResource(CfnResource):
     """The connection's CloudFormation resource (``node.default_child``): a ``CfnResource`` that also notes the
-    overrides of its DeletionPolicy and UpdateReplacePolicy, which aws-cdk-lib keeps where Python cannot read."""
+    overrides of its DeletionPolicy and UpdateReplacePolicy, which aws-cdk-lib keeps where Python cannot read.
+    Its DependsOn is trimmed at validation by ``RemovalPolicyCheck`` (no token: see ``dependencies``)."""
+
+    #: ``drop_depends_on_already_referenced`` leaves it to ``settle_depends_on``, called at validation.
+    settles_depends_on = True
 
     def __init__(self, scope: Any, id: str, *, type: str, properties: dict[str, Any]) -> None:
         super().__init__(scope, id, type=type, properties=properties)
         self._policy_overrides: dict[str, object] = {}
         #: aws-cdk-lib's options object of this resource (one object for its life; its policies are read from it).
         self._options = self.cfn_options
+        #: Whether the ``Retain`` property is this resource's (``retain_flag``, outbound connections).
+        self.retain_flagged = False
 
     def add_override(self, path: str, value: Any) -> None:
         """Like ``CfnResource.add_override``; an override of a policy counts for the checks and the handler."""
         super().add_override(path, value)
         if path in (DELETION_POLICY, UPDATE_REPLACE_POLICY):
             self._policy_overrides[path] = value
+
+    def add_property_override(self, property_path: str, value: Any) -> None:
+        """Like ``CfnResource.add_property_override`` (aws-cdk-lib's is ``add_override('Properties.<path>')``),
+        kept in Python: aws-cdk-lib's own would call back into ``add_override`` above, one more round trip."""
+        self.add_override(f"Properties.{property_path}", value)
 
     def add_deletion_override(self, path: str) -> None:
         """Like ``CfnResource.add_deletion_override``; a removed policy is CloudFormation's default (Delete)."""
@@ -63,27 +76,30 @@ def _policy_name(option: CfnDeletionPolicy) -> str:
     return "".join(part.capitalize() for part in option.name.split("_"))
 
 
-@jsii.implements(IStableStringProducer)
-class RetainFlag:
+def _retain_value(keeps: bool) -> str | None:
     """The ``Retain`` property: "true" when the synthesized policies keep the connection; absent otherwise."""
-
-    def __init__(self, resource: ConnectionCfnResource) -> None:
-        self._resource = resource
-
-    def produce(self) -> str | None:
-        """Read when the template is synthesized, after Aspects (``RemovalPolicies``) ran."""
-        return "true" if self._resource.keeps_connections() else None
+    return "true" if keeps else None
 
 
-def retain_flag(resource: ConnectionCfnResource) -> str:
-    """A token for the ``Retain`` property, read when the template is synthesized."""
-    return Lazy.string(RetainFlag(resource))
+def retain_flag(resource: ConnectionCfnResource) -> str | None:
+    """The ``Retain`` property's value until ``RemovalPolicyCheck`` sets it at validation, from the policies the
+    template holds then (after Aspects): none (absent). Adding the property with it places ``Retain`` among the
+    resource's properties, as a token did; a token would be read by aws-cdk-lib while it prepares the app, a call
+    back into Python that reads the policies a second time."""
+    resource.retain_flagged = True
+    return _retain_value(False)
 
 
 @jsii.implements(IValidation)
 class RemovalPolicyCheck:
     """At synthesis: no Snapshot (CloudFormation refuses it on custom resources), and no
-    ``replace_by_deleting_first`` with a policy that keeps connections, whichever way the policy was set."""
+    ``replace_by_deleting_first`` with a policy that keeps connections, whichever way the policy was set.
+
+    Validation runs after Aspects, once the policies and the dependencies are final: the policies it reads also
+    set the ``Retain`` property (outbound connections, see ``retain_flag``), and it sets the resource's DependsOn
+    without what its properties refer to (``settle_depends_on``). Both are values in the template then: nothing
+    calls back into Python while aws-cdk-lib prepares and synthesizes the app. An app synthesized without
+    validation (``skip_validation``) has neither: no ``Retain`` property, and its DependsOn in full."""
 
     def __init__(self, resource: ConnectionCfnResource, *, replace_by_deleting_first: bool) -> None:
         self._resource = resource
@@ -92,6 +108,10 @@ class RemovalPolicyCheck:
     def validate(self) -> list[str]:
         # Each policy read is a call to aws-cdk-lib: read both once.
         policies = {a: self._resource.synthesized_policy(a) for a in (DELETION_POLICY, UPDATE_REPLACE_POLICY)}
+        if self._resource.retain_flagged:
+            keeps = any(value in _KEEPING for value in policies.values())
+            self._resource.add_property_override(RETAIN, _retain_value(keeps))
+        settle_depends_on(self._resource)
         errors = []
         for attribute, value in policies.items():
             if value == SNAPSHOT:
