@@ -144,6 +144,8 @@ REMOTE_SEARCH = ("indices:admin/shards/search_shards", "indices:data/read/search
 LOCAL_SEARCH = ("indices:data/read/search",)
 #: Deleting an index [spec: indices.yaml indices.delete; the security plugin's action name].
 DELETE_INDEX = ("indices:admin/delete",)
+#: Reading an index's definition [spec: indices.yaml indices.get; the security plugin's action name].
+GET_INDEX = ("indices:admin/get",)
 
 
 #: The routes this stand-in serves (method, path template as the API specification writes it). `_search` is
@@ -167,6 +169,7 @@ ROUTES = (
     ("GET", "/{index}/_search"),
     ("POST", "/{index}/_search"),
     ("DELETE", "/{index}"),
+    ("GET", "/{index}"),
 )
 
 
@@ -641,6 +644,8 @@ class OpenSearchWorld:
                     return _replication(domain, caller, parts[2], parts[3], body)
             if len(parts) == 1 and method == "DELETE" and not parts[0].startswith("_"):
                 return _delete_index(domain, caller, parts[0])
+            if len(parts) == 1 and method == "GET" and not parts[0].startswith("_"):
+                return _get_indices(domain, caller, parts[0])
             if len(parts) == 2 and parts[1] == "_search" and not parts[0].startswith("_"):
                 _allow(method, target, ("GET", "POST"))
                 return _search(domain, caller, parts[0], query)
@@ -875,6 +880,17 @@ def _delete_index(domain: LocalDomain, caller: Caller, index: str) -> tuple[int,
     del domain.indices[index]
     domain.created.pop(index, None)
     return 200, {"acknowledged": True}
+
+
+def _get_indices(domain: LocalDomain, caller: Caller, target: str) -> tuple[int, Any]:
+    """The indices a name or pattern names [spec: indices.get, whose answer maps each name to its IndexState;
+    allow_no_indices defaults to true, so a pattern matching nothing is an empty answer, a missing name a 404]."""
+    names = sorted(i for i in domain.indices if fnmatch.fnmatchcase(i, target))
+    if not names and "*" not in target:
+        raise RestError(404, exception_body(404, "index_not_found_exception", f"no such index [{target}]"))
+    for name in names:
+        domain.require(caller, GET_INDEX, name)
+    return 200, {name: {"aliases": {}, "mappings": {}, "settings": {}} for name in names}
 
 
 # --- search [_core.search.yaml SearchResponse; aws-ccs; sec#50] ---------------------------------------------

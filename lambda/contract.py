@@ -82,7 +82,8 @@ LEADER_INDEX = "LeaderIndex"
 FOLLOWER_INDEX = "FollowerIndex"
 RULE_NAME = "RuleName"
 INDEX_PATTERN = "IndexPattern"
-#: "true": the follower index's Delete stops its replication (irreversible), and deletes the roles it ran as.
+#: "true": the Delete stops the replication (irreversible) of the follower index, or of the indices the rule's pattern
+#: names that follow through the alias, and deletes the roles they ran as.
 STOP_ON_DELETE = "StopReplicationOnDelete"
 
 SEARCH_ACCESS_KEYS = frozenset(
@@ -91,7 +92,9 @@ SEARCH_ACCESS_KEYS = frozenset(
 FOLLOWER_INDEX_KEYS = frozenset(
     {LEADER, FOLLOWER, ROLE_NAME, ALIAS, LEADER_INDEX, FOLLOWER_INDEX, STOP_ON_DELETE, TIMEOUT}
 )
-REPLICATION_RULE_KEYS = frozenset({LEADER, FOLLOWER, ROLE_NAME, ALIAS, RULE_NAME, INDEX_PATTERN, TIMEOUT})
+REPLICATION_RULE_KEYS = frozenset(
+    {LEADER, FOLLOWER, ROLE_NAME, ALIAS, RULE_NAME, INDEX_PATTERN, STOP_ON_DELETE, TIMEOUT}
+)
 
 #: CloudFormation's own keys: it puts them in ResourceProperties (and OldResourceProperties) beside ours, as
 #: strings ("Custom resource request objects" in the CloudFormation User Guide; npm @types/aws-lambda,

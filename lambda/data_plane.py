@@ -416,6 +416,11 @@ class DomainClient:
         total = answer.get("hits", {}).get("total", 0)
         return int(total.get("value", 0) if isinstance(total, dict) else total)
 
+    def matching_indices(self, pattern: str) -> list[str]:
+        """The indices a name or pattern names (none for a pattern that matches nothing; a 404 for a name)."""
+        answer = self._call(f"listing the indices {pattern}", "GET", f"/{pattern}")
+        return sorted(answer) if isinstance(answer, dict) else []
+
     def delete_index(self, index: str) -> bool:
         """Delete an index (a follower index a failed Create started and stopped); False when there was none."""
         if not self._delete(f"deleting index {index}", f"/{index}"):

@@ -272,6 +272,7 @@ def parse_replication(properties: object, *, rule: bool) -> ReplicationSpec:
             **common,
             rule_name=check_rule_name(RULE_NAME, props[RULE_NAME]),
             pattern=check_index(INDEX_PATTERN, props[INDEX_PATTERN], pattern=True),
+            stop_on_delete=_flag(props, STOP_ON_DELETE),
         )
     leader_index = check_index(LEADER_INDEX, props[LEADER_INDEX], pattern=False)
     follower_index = props.get(FOLLOWER_INDEX) or leader_index

@@ -293,7 +293,7 @@ def _stop_and_delete(follower: DomainClient, index: str) -> None:
     follower.delete_index(index)
 
 
-def _auto_follow(spec: ReplicationSpec, budget: Budget, steps: Undo) -> Answer:
+def _auto_follow(spec: ReplicationSpec, budget: Budget, deadline: Deadline, steps: Undo) -> Answer:
     assert spec.rule_name is not None and spec.pattern is not None
     leader, follower = _client(spec.leader, budget), _client(spec.follower, budget)
     _replication_roles(spec, leader, follower, steps, (spec.pattern, spec.pattern))
@@ -305,19 +305,38 @@ def _auto_follow(spec: ReplicationSpec, budget: Budget, steps: Undo) -> Answer:
         leader_role=spec.leader_role,
         follower_role=spec.follower_role,
     ):
+        # Undone newest first: the rule goes, then what it already started (which would run as roles being
+        # deleted) is stopped.
+        steps.append((f"replications rule {name} started", lambda: _stop_followed(spec, leader, follower)))
         steps.append(
             (
                 f"auto-follow rule {name} on {spec.follower.name}",
                 lambda: follower.delete_autofollow_rule(name, leader_alias=spec.alias),
             )
         )
+    # The rule starts what matches in its own time (the plugin polls the leader); the leader indices that match
+    # now are waited for until each is SYNCING (a new leader index later is the rule's, and its metrics').
+    started = leader.matching_indices(spec.pattern)
+    for index in started:
+        follower.wait_until_syncing(index, deadline)
+    logger.info("%s: auto-follow rule %s replicates %s", spec.follower.name, name, started or "nothing yet")
     return Answer(_replication_id(spec), {ATTR_ROLE_NAME: spec.role})
 
 
+def _stop_followed(spec: ReplicationSpec, leader: DomainClient, follower: DomainClient) -> None:
+    """Stop the follower indices that follow, through the rule's alias, a leader index its pattern matches."""
+    assert spec.pattern is not None
+    for index in leader.matching_indices(spec.pattern):
+        status = follower.replication_status(index)
+        if (status.leader_alias, status.leader_index) == (spec.alias, index):  # the rule's, not another's
+            follower.stop_replication(index)
+
+
 def _replicate(spec: ReplicationSpec, budget: Budget, steps: Undo) -> Answer:
+    deadline = budget.deadline(spec.timeout_seconds)
     if spec.rule_name is not None:
-        return _auto_follow(spec, budget, steps)
-    return _follow(spec, budget, budget.deadline(spec.timeout_seconds), steps)
+        return _auto_follow(spec, budget, deadline, steps)
+    return _follow(spec, budget, deadline, steps)
 
 
 def _replication_create(event: dict[str, Any], budget: Budget, rule: bool) -> Answer:
@@ -361,14 +380,21 @@ def _replication_delete(event: dict[str, Any], budget: Budget, rule: bool) -> No
     if rule:
         assert spec.rule_name is not None
         follower.delete_autofollow_rule(spec.rule_name, leader_alias=spec.alias)
-        # Deleting a rule does not stop what it started (OpenSearch docs, "Cross-cluster replication"), and
-        # those replications run as this resource's roles: they stay.
-        logger.warning(
-            "%s %s: kept, the follower indices rule %s started still replicate as them",
-            KEPT_MARKER,
-            kept,
-            spec.rule_name,
-        )
+        if not spec.stop_on_delete:
+            # Deleting a rule does not stop what it started (OpenSearch docs, "Cross-cluster replication"), and
+            # those replications run as this resource's roles: they stay.
+            logger.warning(
+                "%s %s: kept, the follower indices rule %s started still replicate as them "
+                "(stop_replication_on_delete=False)",
+                KEPT_MARKER,
+                kept,
+                spec.rule_name,
+            )
+            return
+        leader = _client(spec.leader, budget)
+        _stop_followed(spec, leader, follower)
+        _drop_role(follower, spec.follower_role)
+        _drop_role(leader, spec.leader_role)
         return
     assert spec.follower_index is not None
     if not spec.stop_on_delete:

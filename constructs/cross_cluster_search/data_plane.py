@@ -747,7 +747,8 @@ class ReplicationRule(_ReplicationResource):
     """An auto-follow rule: the follower replicates every leader index matching a pattern, present and future.
 
     The function maps the replication roles on both domains to roles this resource owns and creates the rule on
-    the follower. Deleting the resource deletes the rule; the replications it started go on.
+    the follower, then waits until every leader index the pattern matches now is ``SYNCING``. Deleting the resource
+    deletes the rule; the replications it started go on unless ``stop_replication_on_delete``.
     {replication}
     :param scope: the construct's parent.
     :param id: the construct's id.
@@ -756,8 +757,11 @@ class ReplicationRule(_ReplicationResource):
     :param index_pattern: the leader indices to follow (an OpenSearch index pattern, '*' allowed).
     :param leader_admin_role: the role the function assumes to call the leader domain.
     :param follower_admin_role: the role the function assumes to call the follower domain.
-    :param rule_name: the rule's name (letters, digits, '_', '-', '.'; at most 255).
+    :param rule_name: the rule's name (1-100 of a-z, 0-9, '_', '-', starting with a letter or digit).
         :default: - ``cdk_ccs_`` and the construct's unique id, lowercase
+    :param stop_replication_on_delete: when the resource is deleted, also stop the replication of the leader
+        indices the pattern matches that follow through this connection (irreversible: they stay, as normal
+        indices), and delete the roles they ran as. :default: - ``False``: they go on replicating
     :param leader_endpoint: the leader domain's endpoint. :default: - the leader domain construct's
         ``domain_endpoint``; required when the leader is a ``DomainInfo``
     :param follower_endpoint: the follower domain's endpoint. :default: - the follower domain construct's
@@ -779,6 +783,7 @@ class ReplicationRule(_ReplicationResource):
         leader_admin_role: iam.IRole,
         follower_admin_role: iam.IRole,
         rule_name: str | None = None,
+        stop_replication_on_delete: bool = False,
         leader_endpoint: str | None = None,
         follower_endpoint: str | None = None,
         follower: DomainInfo | AnyDomain | None = None,
@@ -787,6 +792,7 @@ class ReplicationRule(_ReplicationResource):
     ) -> None:
         super().__init__(scope, id)
         _check_index("index_pattern", index_pattern, pattern=True)
+        _require_type("stop_replication_on_delete", stop_replication_on_delete, bool, "a bool (True or False)")
         _require_type("rule_name", rule_name, (str, type(None)), "a str or None")
         if rule_name is not None and not unresolved(rule_name):
             try:
@@ -812,6 +818,7 @@ class ReplicationRule(_ReplicationResource):
             timeout_seconds=timeout_seconds,
             rule_name=self._rule_name,
             index_pattern=index_pattern,
+            stop_on_delete=stop_replication_on_delete,
         )
         self._finish(REPLICATION_RULE_RESOURCE_TYPE, properties, timeout_seconds)
 

@@ -180,6 +180,21 @@ def test_deploy_searches_and_replicates_and_delete_removes_only_what_it_should(w
     assert kept_logs.count("KEPT_DATA_PLANE") == 2
 
 
+def test_a_rule_waits_for_what_it_matches_and_can_stop_it_on_delete(world: World, app: App) -> None:
+    create_connection(world, app)
+    cfn, follower = world.cloudformation, world.domain("dpl-follower")
+    created = cfn.create(app.ids["Rule"], {"StopReplicationOnDelete": "true"})
+    assert created.ok, created.reason
+    # The Create answered once the matching leader index replicates (the plugin's poll came round meanwhile).
+    assert follower.replications["metrics-1"].leader_index == "metrics-1"
+    assert follower.documents("metrics-1") == world.domain("dpl-leader").documents("metrics-1")
+    deleted = cfn.delete(app.ids["Rule"])
+    assert deleted.ok, deleted.reason
+    assert not follower.rules
+    assert "metrics-1" not in follower.replications and "metrics-1" in follower.indices, deleted.logs
+    assert ours(follower) == {} and ours(world.domain("dpl-leader")) == {}
+
+
 def test_an_unmapped_admin_role_fails_naming_domain_role_and_permission_and_leaves_nothing(
     world: World, app: App
 ) -> None:

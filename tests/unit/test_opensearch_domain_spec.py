@@ -331,6 +331,10 @@ def _exercise(world: OpenSearchWorld, clock: Clocked, follower: LocalDomain, lea
     assert on_follower.delete_index("logs-1") is True
     assert on_follower.delete_index("logs-1") is False  # 404
     _raw(on_follower, "POST", "/_plugins/_replication/logs-1/_stop", {})  # nothing to stop: refused
+    assert on_leader.matching_indices("logs-*") == ["logs-1", "logs-2"]
+    assert on_leader.matching_indices("nothing-*") == []
+    _raw(on_leader, "GET", "/no-such-index")  # 404
+    _raw(_client(world, leader, READER), "GET", "/logs-1")  # FORBIDDEN: no indices:admin/get
     on_follower.create_autofollow_rule("all-logs", leader_alias="to-leader", pattern="logs-*")
     on_follower.create_autofollow_rule("all-logs", leader_alias="to-leader", pattern="logs-*")
     on_follower.wait_until_syncing("logs-2", deadline)
