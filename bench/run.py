@@ -11,6 +11,8 @@
 6. What a connection costs a synth, as ratios in one run (targets: <= 1.15x and <= 2x): `cdk synth` of an app with
    two L2 domains and one connection vs the same app without it (and without the import), and in one Python
    process the 2nd-4th `Template.from_stack` of new stacks with a connection vs without.
+7. The data plane: from an ACTIVE connection to a SYNCING follower index, beyond the service's own bootstrap time,
+   and the REST calls it takes (bench/data_plane.py).
 
     .venv/bin/python bench/run.py --synth-cost-only    # section 6 alone, printed
 """
@@ -37,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # ccs_offline lives in the repository, not in the wheel
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+from bench.data_plane import bench_data_plane  # noqa: E402
 from ccs_offline.assembly import ProviderFunction, StackTemplate, load_assembly  # noqa: E402
 from ccs_offline.emulator import ConnectionStore, Delays  # noqa: E402
 from ccs_offline.local_cloudformation import LocalCloudFormation, Response  # noqa: E402
@@ -474,12 +477,16 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--user-app-only", action="store_true", help="section 5 only, printed, not written")
     parser.add_argument("--synth-cost-only", action="store_true", help="section 6 only, printed, not written")
+    parser.add_argument("--data-plane-only", action="store_true", help="section 7 only, printed, not written")
     args = parser.parse_args()
     if args.user_app_only:
         bench_user_app(2 if args.quick else 5)
         return
     if args.synth_cost_only:
         bench_synth_cost(3 if args.quick else 5)
+        return
+    if args.data_plane_only:
+        print("\n".join(bench_data_plane([5.0, 30.0], 1 if args.quick else 3)))
         return
     service_times = [1.0, 5.0] if args.quick else [1.0, 5.0, 30.0]
     repeats = 2 if args.quick else 3
@@ -498,6 +505,9 @@ def main() -> None:
             2 if args.quick else 5
         ),
         "6. What a connection costs a synth (ratios in one run)": bench_synth_cost(3 if args.quick else 5),
+        "7. The data plane: from an ACTIVE connection to SYNCING, and a search that answers": bench_data_plane(
+            [5.0, 30.0], 1 if args.quick else 3
+        ),
     }
     lines = [
         "# Benchmarks",
