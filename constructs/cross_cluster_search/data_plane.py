@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from typing import Unpack, cast
 
 import jsii
-from aws_cdk import CfnResource, Duration, Names, Resource, Stack, Token
+from aws_cdk import Annotations, CfnResource, Duration, Names, Resource, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
-from constructs import Construct, IValidation
+from constructs import Construct, IConstruct, IValidation
 
 from cross_cluster_search import prerequisites
 from cross_cluster_search.ccs_handler import contract, data_properties
@@ -65,6 +65,8 @@ SEARCH_ROLE_PREFIX = "cdk_ccs_search_"
 FOLLOWER_ROLE_PREFIX = "cdk_ccs_follow_"
 AUTO_FOLLOW_ROLE_PREFIX = "cdk_ccs_autofollow_"
 RULE_NAME_PREFIX = "cdk_ccs_"
+#: Warning id (`Annotations.of(scope).acknowledge_warning(id)`): a role of another stack, left as it is.
+WARN_ROLE_IN_ANOTHER_STACK = "cross-cluster-search:adminRoleInAnotherStack"
 #: Longest role and rule name the constructs make.
 MAX_NAME_LENGTH = 64
 #: Cross-cluster replication's oldest versions (engine, major, minor).
@@ -313,23 +315,47 @@ class _DataPlaneResource(Resource):
     and the dependencies."""
 
     _cfn: CfnResource
+    #: The roles' DefaultPolicies that got an HTTP grant (the resource depends on them).
+    _grants: list[IConstruct]
+    #: Roles of another stack: what they would have got (their fields, the role, the grants as (actions, domain)).
+    _foreign: dict[str, tuple[list[str], iam.Role, list[tuple[list[str], Construct]]]]
 
     def _start(self, connection: object, timeout: Duration | None) -> tuple[OutboundConnection, str, int]:
+        self._grants = []
+        self._foreign = {}
         found = _outbound(connection)
         timeout = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS) if timeout is None else timeout
         _require_type("timeout", timeout, Duration, "a Duration such as Duration.minutes(10)")
         return found, _alias(found), _timeout_seconds(timeout)
 
-    def _reach(self, field: str, end: _End, role: iam.IRole, actions: list[str]) -> None:
-        """Let `role` call the domain over HTTPS (a domain construct of the app and a role of the app), and the
+    def _own_role(self, role_field: str, role: iam.IRole) -> iam.Role | None:
+        """`role` when this construct may add to it: an ``iam.Role`` of this construct's stack. An ``iam.Role`` of
+        another stack is left as it is (a trust statement or grant would make that stack depend on this one,
+        which depends on it for the role's ARN: a cycle); _create warns what it needs."""
+        if not isinstance(role, iam.Role):
+            return None
+        if Stack.of(role) is not Stack.of(self):
+            fields = self._foreign.setdefault(role.node.path, ([], role, []))[0]
+            if role_field not in fields:
+                fields.append(role_field)
+            return None
+        return role
+
+    def _reach(self, field: str, end: _End, role_field: str, role: iam.IRole, actions: list[str]) -> None:
+        """Let `role` call the domain over HTTPS (a domain construct of the app and a role of this stack), and the
         provider function reach a domain in a VPC."""
         domain = end.construct
         if not isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
             return
-        if isinstance(role, iam.Role):
-            role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[f"{domain.domain_arn}/*"]))
-            policy = role.node.try_find_child("DefaultPolicy")
-            stack = Stack.of(role)
+        own = self._own_role(role_field, role)
+        if own is None and isinstance(role, iam.Role):
+            self._foreign[role.node.path][2].append((actions, domain))
+        if own is not None:
+            own.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[f"{domain.domain_arn}/*"]))
+            policy = own.node.try_find_child("DefaultPolicy")
+            if policy is not None and policy not in self._grants:
+                self._grants.append(policy)
+            stack = Stack.of(own)
             arn = stack.resolve(domain.domain_arn) if Stack.of(domain) is stack else None
             if policy is not None and isinstance(arn, dict) and "Fn::GetAtt" in arn:
                 acknowledge(
@@ -356,7 +382,7 @@ class _DataPlaneResource(Resource):
         properties: dict[str, object],
         timeout_seconds: int,
         connection: OutboundConnection,
-        roles: Sequence[iam.IRole],
+        roles: Sequence[tuple[str, iam.IRole]],
         domains: Sequence[_End],
     ) -> None:
         provider = ConnectionProvider.of(self)
@@ -372,13 +398,16 @@ class _DataPlaneResource(Resource):
         )
         self._cfn = cfn
         arns: list[str] = []
-        for role in roles:
+        for role_field, role in roles:
             if role.role_arn not in arns:
                 arns.append(role.role_arn)
-            if isinstance(role, iam.Role) and role.assume_role_policy is not None:
-                role.assume_role_policy.add_statements(
+            own = self._own_role(role_field, role)
+            if own is not None and own.assume_role_policy is not None:
+                own.assume_role_policy.add_statements(
                     iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[provider.role])
                 )
+        for fields, role, grants in self._foreign.values():
+            self._warn_foreign(fields, role, grants)
         #: This resource's own IAM policy on the provider's role: sts:AssumeRole on exactly the roles it uses.
         self.policy = provider.register(
             self, cfn, timeout_seconds, [iam.PolicyStatement(actions=["sts:AssumeRole"], resources=arns)]
@@ -389,6 +418,29 @@ class _DataPlaneResource(Resource):
         for end in domains:
             if end.construct is not None:
                 cfn.node.add_dependency(end.construct)
+        # The HTTP grants exist before the resource's Create and until after its Delete.
+        for policy in self._grants:
+            cfn.node.add_dependency(policy)
+
+    def _warn_foreign(self, fields: list[str], role: iam.Role, grants: list[tuple[list[str], Construct]]) -> None:
+        here, there = Stack.of(self).node.path, Stack.of(role).node.path
+        needs = [
+            f"a trust statement allowing sts:AssumeRole by the connection provider's role of stack {here} "
+            f"(ConnectionProvider.of(stack).role.role_arn)"
+        ]
+        needs += [
+            f"an identity policy statement allowing {', '.join(actions)} on '<domain arn>/*' of the domain "
+            f"{domain.node.path}"
+            for actions, domain in grants
+        ]
+        Annotations.of(self).add_warning_v2(
+            WARN_ROLE_IN_ANOTHER_STACK,
+            f"{' and '.join(fields)} {role.node.path} is in stack {there}, not in stack {here} of "
+            f"{self.node.path}: adding to it from here would make the two stacks depend on each other (a cycle), "
+            "so nothing was added to it. "
+            f"Add to the role yourself: {'; and '.join(needs)}. Use literal ARNs there (a reference to stack "
+            f"{here} from stack {there} closes the cycle again), or define the role in stack {here}.",
+        )
 
 
 class RemoteSearchAccess(_DataPlaneResource):
@@ -403,12 +455,16 @@ class RemoteSearchAccess(_DataPlaneResource):
     destination refuses.
 
     The function assumes ``admin_role`` (and ``smoke_search_role``): the resource's own policy allows
-    ``sts:AssumeRole`` on exactly those roles. A role of this app (``iam.Role``) gets a trust statement for the
-    provider's role; any other role's trust policy must allow the provider's role
+    ``sts:AssumeRole`` on exactly those roles. A role of this construct's stack (``iam.Role``) gets a trust
+    statement for the provider's role; any other role's trust policy must allow the provider's role
     (``ConnectionProvider.of(stack).role.role_arn``). When the domain is a domain construct of this app and the
-    role an ``iam.Role``, the role gets ``es:ESHttp*`` (GET, PUT, POST, PATCH, DELETE; GET for the smoke search)
-    on the domain's paths; a domain in a VPC needs the provider in a VPC (``configure_provider(stack, vpc=...)``)
-    and lets its function in on port 443.
+    role an ``iam.Role`` of this stack, ``admin_role`` gets ``es:ESHttpGet``, ``es:ESHttpPut``, ``es:ESHttpPost``,
+    ``es:ESHttpPatch`` and ``es:ESHttpDelete`` on the destination domain's paths (``<domain arn>/*``), and
+    ``smoke_search_role`` gets only ``es:ESHttpGet`` on the source domain's paths; the resource depends on those
+    grants (created before it, deleted after it). An ``iam.Role`` of another stack gets nothing (that would make
+    the stacks depend on each other): a warning (``cross-cluster-search:adminRoleInAnotherStack``) says what to
+    add to it. A domain in a VPC needs the provider in a VPC (``configure_provider(stack, vpc=...)``) and lets
+    its function in on port 443.
 
     :param scope: the construct's parent.
     :param id: the construct's id.
@@ -421,7 +477,9 @@ class RemoteSearchAccess(_DataPlaneResource):
     :param users: users (e.g. IAM user or role ARNs, internal users) mapped to the role.
         :default: - none (then ``backend_roles`` must name someone)
     :param smoke_search_role: a role (among ``backend_roles`` or ``users``) the function assumes to search the
-        source through the connection after each change, proving that searches work. :default: - no smoke search
+        source through the connection after each change, proving that searches work; an ``iam.Role`` of this stack
+        gets only trust for the provider's role and ``es:ESHttpGet`` on the source domain's paths.
+        :default: - no smoke search
     :param destination_endpoint: the destination domain's endpoint. :default: - the destination domain
         construct's ``domain_endpoint``; required when the destination is a ``DomainInfo``
     :param source_endpoint: the source domain's endpoint, for the smoke search. :default: - the source domain
@@ -460,7 +518,7 @@ class RemoteSearchAccess(_DataPlaneResource):
                 "IAM role ARNs (or backend roles) in backend_roles, or users in users"
             )
         source, destination = _ends(self, found)
-        roles = [admin]
+        roles: list[tuple[str, iam.IRole]] = [("admin_role", admin)]
         smoke = None
         if smoke_search_role is not None:
             smoke_role = _require_role("smoke_search_role", smoke_search_role)
@@ -478,7 +536,7 @@ class RemoteSearchAccess(_DataPlaneResource):
                 contract.ENDPOINT: endpoint,
                 contract.SMOKE_ROLE_ARN: arn,
             }
-            roles.append(smoke_role)
+            roles.append(("smoke_search_role", smoke_role))
         elif source_endpoint is not None:
             raise InvalidProp(
                 "source_endpoint is only used by the smoke search: set smoke_search_role, or remove source_endpoint"
@@ -499,10 +557,10 @@ class RemoteSearchAccess(_DataPlaneResource):
             alias=alias,
             smoke_search=smoke,
         )
-        self._reach("connection", destination, admin, ADMIN_HTTP_ACTIONS)
+        self._reach("connection", destination, "admin_role", admin, ADMIN_HTTP_ACTIONS)
         domains = [destination]
         if smoke is not None:
-            self._reach("connection", source, roles[1], SEARCH_HTTP_ACTIONS)
+            self._reach("connection", source, "smoke_search_role", roles[1][1], SEARCH_HTTP_ACTIONS)
             domains.append(source)
         self.connection = found  #: the connection searched through
         self._create(SEARCH_ACCESS_RESOURCE_TYPE, properties, timeout_seconds, found, roles, domains)
@@ -568,9 +626,12 @@ class _ReplicationResource(_DataPlaneResource):
             _endpoint("follower_endpoint", follower_endpoint, self._follower, "to start replication"),
             follower_role.role_arn,
         )
-        self._reach("leader", self._leader, leader_role, ADMIN_HTTP_ACTIONS)
-        self._reach("follower", self._follower, follower_role, ADMIN_HTTP_ACTIONS)
-        self._roles = [leader_role, follower_role]
+        self._reach("leader", self._leader, "leader_admin_role", leader_role, ADMIN_HTTP_ACTIONS)
+        self._reach("follower", self._follower, "follower_admin_role", follower_role, ADMIN_HTTP_ACTIONS)
+        self._roles: list[tuple[str, iam.IRole]] = [
+            ("leader_admin_role", leader_role),
+            ("follower_admin_role", follower_role),
+        ]
         self.connection = found  #: the connection replicated through (from the follower to the leader)
         return alias, timeout_seconds, leader_domain, follower_domain
 
@@ -651,11 +712,15 @@ _REPLICATION_DOC = """
 
     The function assumes ``leader_admin_role`` and ``follower_admin_role`` (the domains' master users, or roles
     mapped to ``all_access`` or ``security_manager``): the resource's own policy allows ``sts:AssumeRole`` on
-    exactly those roles. A role of this app (``iam.Role``) gets a trust statement for the provider's role; any
-    other role's trust policy must allow the provider's role (``ConnectionProvider.of(stack).role.role_arn``).
-    When a domain is a domain construct of this app and its admin role an ``iam.Role``, the role gets
-    ``es:ESHttp*`` (GET, PUT, POST, PATCH, DELETE) on the domain's paths; a domain in a VPC needs the provider in
-    a VPC (``configure_provider(stack, vpc=...)``) and lets its function in on port 443.
+    exactly those roles. A role of this construct's stack (``iam.Role``) gets a trust statement for the
+    provider's role; any other role's trust policy must allow the provider's role
+    (``ConnectionProvider.of(stack).role.role_arn``). When a domain is a domain construct of this app and its
+    admin role an ``iam.Role`` of this stack, the role gets ``es:ESHttpGet``, ``es:ESHttpPut``, ``es:ESHttpPost``,
+    ``es:ESHttpPatch`` and ``es:ESHttpDelete`` on the domain's paths (``<domain arn>/*``), and the resource
+    depends on that grant (created before it, deleted after it). An ``iam.Role`` of another stack gets nothing
+    (that would make the stacks depend on each other): a warning (``cross-cluster-search:adminRoleInAnotherStack``)
+    says what to add to it. A domain in a VPC needs the provider in a VPC (``configure_provider(stack, vpc=...)``)
+    and lets its function in on port 443.
 """
 
 
@@ -757,8 +822,10 @@ class ReplicationRule(_ReplicationResource):
     :param index_pattern: the leader indices to follow (an OpenSearch index pattern, '*' allowed).
     :param leader_admin_role: the role the function assumes to call the leader domain.
     :param follower_admin_role: the role the function assumes to call the follower domain.
-    :param rule_name: the rule's name (1-100 of a-z, 0-9, '_', '-', starting with a letter or digit).
-        :default: - ``cdk_ccs_`` and the construct's unique id, lowercase
+    :param rule_name: the rule's name (1-100 of a-z, 0-9, '_', '-', starting with a letter or digit); it must be
+        unique per follower domain: the replication plugin's auto-follow POST replaces a rule of the same name
+        on the follower (another ReplicationRule's, or one made by hand). :default: - ``cdk_ccs_`` and the
+        construct's unique id, lowercase (unique in the app)
     :param stop_replication_on_delete: when the resource is deleted, also stop the replication of the leader
         indices the pattern matches that follow through this connection (irreversible: they stay, as normal
         indices), and delete the roles they ran as. :default: - ``False``: they go on replicating

@@ -14,7 +14,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from app import demo_domain
@@ -225,6 +225,18 @@ def test_each_resource_runs_after_its_connection_and_domains(built: Built) -> No
         assert built.logical_id(construct.policy) in depends_on
 
 
+def test_each_resource_runs_after_its_roles_http_grants(built: Built) -> None:
+    """The admin roles' DefaultPolicies (their es:ESHttp* grants) are created before the resource and deleted
+    after it: a stack deletion removing a grant first would leave the resource's Delete with a 403."""
+    admin, follower_admin = (
+        built.logical_id(role.node.find_child("DefaultPolicy")) for role in (built.admin, built.follower_admin)
+    )
+    assert admin in built.resource(built.search)["DependsOn"]
+    for construct in (built.follower_index, built.rule):
+        depends_on = built.resource(construct)["DependsOn"]
+        assert admin in depends_on and follower_admin in depends_on
+
+
 def test_each_resource_may_assume_exactly_its_admin_roles(built: Built) -> None:
     resolve = built.stack.resolve
     expected = {
@@ -268,6 +280,105 @@ def test_app_roles_trust_the_provider_and_may_call_their_domains(built: Built) -
                 "es:ESHttpPatch",
                 "es:ESHttpDelete",
             ]
+
+
+def test_the_smoke_search_role_gets_only_get_on_the_source_and_the_resource_waits_for_it() -> None:
+    stack = new_stack()
+    follower = os_domain(stack, "Follower", opensearch.EngineVersion.OPENSEARCH_2_19)
+    leader = os_domain(stack, "Leader", opensearch.EngineVersion.OPENSEARCH_2_19)
+    connection = OutboundConnection(stack, "Conn", source=follower, destination=leader, connection_alias="leader")
+    admin = iam.Role(stack, "Admin", assumed_by=iam.AccountRootPrincipal())
+    searcher = iam.Role(stack, "Searcher", assumed_by=iam.AccountRootPrincipal())
+    access = RemoteSearchAccess(
+        stack,
+        "Search",
+        connection=connection,
+        admin_role=admin,
+        index_patterns=["logs-*"],
+        backend_roles=[searcher.role_arn],
+        smoke_search_role=searcher,
+    )
+    template = Template.from_stack(stack)
+    resources = template.to_json()["Resources"]
+    policy = searcher.node.find_child("DefaultPolicy")
+    logical_id = stack.resolve(cast_cfn(policy).logical_id)
+    assert resources[logical_id]["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "es:ESHttpGet",
+            "Effect": "Allow",
+            "Resource": {
+                "Fn::Join": ["", [{"Fn::GetAtt": [stack.resolve(cast_cfn(follower).logical_id), "Arn"]}, "/*"]]
+            },
+        }
+    ]
+    provider_role = {"AWS": stack.resolve(ConnectionProvider.of(stack).role.role_arn)}
+    trust = resources[stack.resolve(cast_cfn(searcher).logical_id)]["Properties"]["AssumeRolePolicyDocument"]
+    assert {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": provider_role} in trust["Statement"]
+    depends_on = resources[stack.resolve(cast_cfn(access).logical_id)]["DependsOn"]
+    assert logical_id in depends_on
+    assert stack.resolve(cast_cfn(admin.node.find_child("DefaultPolicy")).logical_id) in depends_on
+
+
+def cast_cfn(construct: Any) -> cdk.CfnElement:
+    cfn = construct.node.default_child
+    assert isinstance(cfn, cdk.CfnElement)
+    return cfn
+
+
+def test_roles_of_another_stack_are_left_as_they_are_with_a_warning() -> None:
+    """Roles in a base stack, domains and the data plane in a stack that uses them: no dependency cycle; the
+    roles get no trust statement or grant, and a warning says what to add to them."""
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    env = cdk.Environment(account=ACCOUNT, region=REGION)
+    base = cdk.Stack(app, "Base", env=env)
+    admin = iam.Role(base, "Admin", assumed_by=iam.AccountRootPrincipal())
+    searcher = iam.Role(base, "Searcher", assumed_by=iam.AccountRootPrincipal())
+    stack = cdk.Stack(app, "S", env=env)
+    follower = os_domain(stack, "Follower", opensearch.EngineVersion.OPENSEARCH_2_19)
+    leader = os_domain(stack, "Leader", opensearch.EngineVersion.OPENSEARCH_2_19)
+    connection = OutboundConnection(stack, "Conn", source=follower, destination=leader, connection_alias="leader")
+    RemoteSearchAccess(
+        stack,
+        "Search",
+        connection=connection,
+        admin_role=admin,
+        index_patterns=["logs-*"],
+        backend_roles=[searcher.role_arn],
+        smoke_search_role=searcher,
+    )
+    FollowerIndex(
+        stack,
+        "Follow",
+        connection=connection,
+        leader_index="orders",
+        leader_admin_role=admin,
+        follower_admin_role=admin,
+    )
+    assembly = app.synth()  # a cycle would raise DependencyCycle here
+    base_resources = assembly.get_stack_by_name("Base").template["Resources"]
+    assert [r["Type"] for r in base_resources.values()].count("AWS::IAM::Policy") == 0
+    for role in base_resources.values():  # only the account root's trust, as declared
+        [trust] = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert "ConnectionProvider" not in json.dumps(trust)
+    annotations = Annotations.from_stack(stack)
+    for path, pattern in (
+        (
+            "/S/Search",
+            "admin_role Base/Admin is in stack Base.*es:ESHttpGet, es:ESHttpPut, es:ESHttpPost, "
+            "es:ESHttpPatch, es:ESHttpDelete on '<domain arn>/\\*' of the domain S/Leader",
+        ),
+        (
+            "/S/Search",
+            "smoke_search_role Base/Searcher .*trust statement allowing sts:AssumeRole by the connection "
+            "provider's role of stack S.*es:ESHttpGet on '<domain arn>/\\*' of the domain S/Follower\\. ",
+        ),
+        (
+            "/S/Follow",
+            "leader_admin_role and follower_admin_role Base/Admin .*of the domain S/Leader.*of the domain S/Follower",
+        ),
+    ):
+        annotations.has_warning(path, Match.string_like_regexp(pattern))
+    annotations.has_warning("/S/Search", Match.string_like_regexp("cross-cluster-search:adminRoleInAnotherStack"))
 
 
 def test_nothing_added_leaves_a_cdk_nag_finding(built: Built) -> None:
