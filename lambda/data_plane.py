@@ -31,7 +31,7 @@ from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from opensearchpy.exceptions import TransportError
 
 from .errors import ConnectionFailed
-from .timing import Deadline, poll
+from .timing import Clock, Deadline, poll
 
 LOG = logging.getLogger(__name__)
 
@@ -143,12 +143,19 @@ class DomainClient:
         caller: str,
         *,
         timeout: float = 10.0,
+        clock: Clock | None = None,
+        iam_propagation_seconds: float = 0.0,
     ) -> None:
-        """`caller` is the role's ARN (for messages and log lines); `timeout` bounds each HTTP request."""
+        """`caller` is the role's ARN (for messages and log lines); `timeout` bounds each HTTP request. An IAM
+        denial (a 403 from AWS's front end, not the security plugin) is tried again on `clock` for up to
+        `iam_propagation_seconds` from the first: a grant this deployment just attached may not apply yet."""
         host, port = domain.host_and_port()
         self.domain = domain
         self.caller = caller
         self.timeout = timeout
+        self.clock = clock
+        self.iam_propagation_seconds = iam_propagation_seconds
+        self._denied_since: float | None = None
         self.client = OpenSearch(
             hosts=[{"host": host, "port": port}],
             http_auth=Urllib3AWSV4SignerAuth(credentials, domain.region, SIGNING_SERVICE),
@@ -165,14 +172,37 @@ class DomainClient:
     def _call(
         self, operation: str, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
-        try:
-            return self.client.transport.perform_request(method, path, params=params, body=body)
-        except TransportConnectionError as error:
-            raise DataPlaneError(
-                f"Domain {self.domain.name}: {operation} got no answer from {self.domain.endpoint}: {error}"
-            ) from error
-        except TransportError as error:
-            raise self._refusal(operation, error) from error
+        pause = 1.0
+        while True:
+            try:
+                return self.client.transport.perform_request(method, path, params=params, body=body)
+            except TransportConnectionError as error:
+                raise DataPlaneError(
+                    f"Domain {self.domain.name}: {operation} got no answer from {self.domain.endpoint}: {error}"
+                ) from error
+            except TransportError as error:
+                if not self._wait_for_iam(error, pause):
+                    raise self._refusal(operation, error) from error
+                pause = min(pause * 2, 8.0)
+
+    def _wait_for_iam(self, error: TransportError, pause: float) -> bool:
+        """Sleep and say True when the refusal is IAM's (not the security plugin's) and IAM may still be
+        applying a new grant (IAM User Guide, "Changes that I make are not always immediately visible")."""
+        said = _said(error.info, error.error)
+        if error.status_code != 403 or "not authorized to perform" not in said or self.clock is None:
+            return False
+        now = self.clock.now()
+        self._denied_since = now if self._denied_since is None else self._denied_since
+        if now - self._denied_since + pause > self.iam_propagation_seconds:
+            return False
+        LOG.info(
+            "%s: IAM denied %s (a new grant may still be applying); trying again in %.0f s",
+            self.domain.name,
+            self.caller,
+            pause,
+        )
+        self.clock.sleep(pause)
+        return True
 
     def _refusal(self, operation: str, error: TransportError) -> DataPlaneError:
         status, said = error.status_code, _said(error.info, error.error)
@@ -220,6 +250,12 @@ class DomainClient:
             document["cluster_permissions"],
         )
         return created
+
+    def get_role(self, name: str) -> dict[str, Any] | None:
+        """The role's document, or None when there is none (a 404, expected)."""
+        answer = self._call(f"reading role {name}", "GET", f"{SECURITY_API}/roles/{name}", params={"ignore": 404})
+        document = answer.get(name) if isinstance(answer, dict) else None
+        return document if isinstance(document, dict) else None
 
     def delete_role(self, name: str) -> bool:
         """Delete this resource's own role; False when it was already gone."""
@@ -380,19 +416,16 @@ class DomainClient:
         leader_role: str = LEADER_ROLE,
         follower_role: str = FOLLOWER_ROLE,
     ) -> bool:
-        """Replicate every leader index matching `pattern`; False when a rule of that name already exists."""
+        """Replicate every leader index matching `pattern`. The plugin's POST is an upsert: a rule of that name
+        on this alias is replaced (cross-cluster-replication ReplicationMetadataStore.addMetadata indexes the rule
+        by its id, CREATED or UPDATED alike)."""
         body = {
             "leader_alias": leader_alias,
             "name": name,
             "pattern": pattern,
             "use_roles": {"leader_cluster_role": leader_role, "follower_cluster_role": follower_role},
         }
-        try:
-            self._call(f"creating auto-follow rule {name}", "POST", f"{REPLICATION_API}/_autofollow", body=body)
-        except _HttpError as error:
-            if error.kind == "resource_already_exists_exception":
-                return False
-            raise
+        self._call(f"creating auto-follow rule {name}", "POST", f"{REPLICATION_API}/_autofollow", body=body)
         LOG.info("%s: auto-follow rule %s created (%s:%s)", self.domain.name, name, leader_alias, pattern)
         return True
 
@@ -455,8 +488,9 @@ def _said(info: Any, error: Any) -> str:
             return str(cause.get("reason") or cause.get("type") or cause)
         if isinstance(cause, str):
             return cause
-        if "message" in info:
-            return str(info["message"])
+        for key in ("message", "Message"):  # the security API's; AWS's front end writes "Message"
+            if key in info:
+                return str(info[key])
     return str(info or error)
 
 

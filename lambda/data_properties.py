@@ -10,6 +10,7 @@ cross-cluster search's `alias:index`; at most 255 bytes). A pattern may hold `*`
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -173,6 +174,11 @@ class SearchAccessSpec:
     timeout_seconds: int
     smoke_search: SmokeSearch | None = None
 
+    @property
+    def physical_id(self) -> str:
+        """The role on the destination domain in its region (another domain or role is a replacement)."""
+        return f"{self.destination.region}/{self.destination.name}/{self.role}"
+
 
 @dataclass(frozen=True)
 class ReplicationSpec:
@@ -190,14 +196,31 @@ class ReplicationSpec:
     pattern: str | None = None
 
     @property
+    def physical_id(self) -> str:
+        """What the resource is, as its physical id: the follower index, or the rule on its alias, on the
+        follower domain in its region (a change of any of them is a replacement)."""
+        where = f"{self.follower.region}/{self.follower.name}"
+        if self.rule_name is not None:
+            return f"{where}/{self.alias}/{self.rule_name}"
+        return f"{where}/{self.follower_index}"
+
+    @property
+    def _digest(self) -> str:
+        """Tells apart the roles of each version of the resource that replicates something else: a replacement's
+        new resource and CloudFormation's cleanup of the old one never share a role, and a rule's new pattern
+        gets roles of its own (the replications the old pattern started keep running as the old ones)."""
+        identity = f"{self.physical_id}|{self.leader.region}/{self.leader.name}|{self.pattern or self.leader_index}"
+        return hashlib.sha256(identity.encode()).hexdigest()[:8]
+
+    @property
     def leader_role(self) -> str:
         """The role this resource owns on the leader, which replication reads the leader index as."""
-        return f"{self.role}_leader"
+        return f"{self.role}_{self._digest}_leader"
 
     @property
     def follower_role(self) -> str:
         """The role this resource owns on the follower, which replication writes the follower index as."""
-        return f"{self.role}_follower"
+        return f"{self.role}_{self._digest}_follower"
 
 
 def parse_data_domain(field: str, value: object, role_key: str = ADMIN_ROLE_ARN) -> DataDomain:

@@ -249,3 +249,65 @@ def test_updating_whom_search_access_maps_keeps_entries_others_added(world: Worl
     assert ours(leader)[role] == {"backend_roles": ["arn:aws:iam::222222222222:role/other-team", analyst]}
     assert cfn.delete(app.ids["Search"]).ok
     assert ours(leader) == {}
+
+
+def test_a_replaced_follower_index_and_the_cleanup_of_the_old_one_share_nothing(world: World, app: App) -> None:
+    """A new follower_index is a replacement; CloudFormation's cleanup Delete of the old resource (which stops
+    on delete) stops only the old index and deletes only the old roles: the new one keeps syncing."""
+    create_connection(world, app)
+    cfn, follower = world.cloudformation, world.domain("dpl-follower")
+    assert cfn.create(app.ids["Replica"]).ok
+    before = set(ours(follower))
+    replaced = cfn.update(app.ids["Replica"], {"FollowerIndex": "logs-2026-copy"})
+    assert replaced.ok, replaced.reason
+    assert replaced.physical_id == "us-east-1/dpl-follower/logs-2026-copy"
+    assert "logs-2026" not in follower.replications  # the old one, stopped by the cleanup Delete
+    status = deploy.replication_report(world, ACCOUNT, cfn.deployed[app.ids["Replica"]].properties)
+    assert status[1], status[0]
+    now = set(ours(follower))
+    assert now and not (now & before), (before, now)  # the old roles went, the new ones are there
+
+
+def test_a_refused_leader_change_does_not_refuse_its_rollback(world: World, app: App) -> None:
+    create_connection(world, app)
+    cfn = world.cloudformation
+    assert cfn.create(app.ids["Replica"]).ok
+    seen = len(cfn.history)
+    forward = cfn.update(app.ids["Replica"], {"LeaderIndex": "audit-2026"})
+    assert not forward.ok and "cannot follow another leader" in forward.reason
+    rollback = cfn.history[seen + 1 :]
+    assert rollback and all(r.ok for r in rollback), [r.reason for r in rollback]
+    assert world.domain("dpl-follower").replications["logs-2026"].leader_index == "logs-2026"
+
+
+def test_an_update_of_a_paused_follower_index_reports_it_and_succeeds(world: World, app: App) -> None:
+    create_connection(world, app)
+    cfn, follower = world.cloudformation, world.domain("dpl-follower")
+    assert cfn.create(app.ids["Replica"]).ok
+    follower.replications["logs-2026"].state, follower.replications["logs-2026"].reason = "PAUSED", "User initiated"
+    updated = cfn.update(app.ids["Replica"], {"StopReplicationOnDelete": "false"})
+    assert updated.ok, updated.reason
+    assert updated.data["ReplicationStatus"] == "PAUSED"
+
+
+def test_a_rule_that_stops_on_delete_leaves_a_follower_index_the_stack_holds(world: World, app: App) -> None:
+    create_connection(world, app)
+    cfn, follower = world.cloudformation, world.domain("dpl-follower")
+    world.domain("dpl-leader").index("logs-2027", "1", {"message": "next year"})
+    assert cfn.create(app.ids["Replica"]).ok  # logs-2026, held by the FollowerIndex
+    rule = cfn.create(app.ids["Rule"], {"IndexPattern": "logs-*", "StopReplicationOnDelete": "true"})
+    assert rule.ok, rule.reason
+    assert follower.replications["logs-2027"].rule is not None
+    assert cfn.delete(app.ids["Rule"]).ok
+    assert "logs-2027" not in follower.replications  # the rule's, stopped
+    assert follower.replications["logs-2026"].state == "RUNNING"  # the FollowerIndex's, left alone
+
+
+def test_a_role_of_that_name_that_is_not_the_resources_is_refused_and_left(world: World, app: App) -> None:
+    create_connection(world, app)
+    cfn, leader = world.cloudformation, world.domain("dpl-leader")
+    role = cfn.definition(app.ids["Search"]).properties["RoleName"]
+    leader.roles[role] = {"description": "another team's", "cluster_permissions": [], "index_permissions": []}
+    response = cfn.create(app.ids["Search"])
+    assert not response.ok and f"role {role} exists and is not this resource's" in response.reason
+    assert leader.roles[role]["description"] == "another team's"

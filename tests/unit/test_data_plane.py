@@ -235,7 +235,10 @@ def test_an_autofollow_rule_replicates_matching_indices_and_its_deletion_leaves_
     map_for_replication(pair)
     follower = pair.client(pair.source)
     assert follower.create_autofollow_rule("logs", leader_alias="leader-logs", pattern="logs-*") is True
-    assert follower.create_autofollow_rule("logs", leader_alias="leader-logs", pattern="logs-*") is False
+    # The plugin's POST is an upsert: the same name again replaces the rule (here: with another pattern).
+    assert follower.create_autofollow_rule("logs", leader_alias="leader-logs", pattern="logs-20*") is True
+    assert pair.source.rules[("leader-logs", "logs")].pattern == "logs-20*"
+    assert follower.create_autofollow_rule("logs", leader_alias="leader-logs", pattern="logs-*") is True
     follower.wait_until_syncing("logs-2026", pair.clock.deadline(300))
     assert follower.delete_autofollow_rule("logs", leader_alias="leader-logs") is True
     assert follower.delete_autofollow_rule("logs", leader_alias="leader-logs") is False
@@ -290,3 +293,28 @@ def test_a_role_on_other_indices_does_not_open_the_search(pair: Pair) -> None:
 def test_an_unknown_connection_alias_is_an_error_naming_it(pair: Pair) -> None:
     with pytest.raises(DataPlaneError, match=r"no such remote cluster: \[nowhere\]"):
         pair.client(pair.source).smoke_search("nowhere", "logs-*")
+
+
+def test_an_iam_denial_is_waited_out_while_a_new_grant_may_still_apply(pair: Pair) -> None:
+    """AWS's front end denies a role whose es:ESHttp* grant is not applied yet; the client tries again on its
+    clock, within the propagation window, and the security plugin's own refusals are never retried."""
+    endpoint = DomainEndpoint(pair.destination.name, pair.destination.endpoint, REGION)
+    patient = DomainClient(
+        endpoint, pair.world.session(ADMIN), ADMIN, timeout=5, clock=pair.clock, iam_propagation_seconds=40
+    )
+    pair.world.iam_denials[ADMIN] = 2
+    before = pair.clock.t
+    assert patient.put_role("late-grant", index_patterns=["logs-*"], allowed_actions=["read"]) is True
+    assert pair.clock.t - before == 3.0  # 1 s, then 2 s
+    pair.world.iam_denials[ADMIN] = 100
+    with pytest.raises(DataPlaneForbidden, match="not authorized to perform: es:ESHttpDelete"):
+        patient.delete_role("late-grant")
+    assert pair.clock.t - before <= 3.0 + 40
+    pair.world.iam_denials[ADMIN] = 0
+    reader = DomainClient(
+        endpoint, pair.world.session(READER), READER, timeout=5, clock=pair.clock, iam_propagation_seconds=40
+    )
+    waited = pair.clock.t
+    with pytest.raises(DataPlaneForbidden, match="security REST API"):
+        reader.put_role("x", index_patterns=["logs-*"], allowed_actions=["read"])
+    assert pair.clock.t == waited  # the plugin's refusal: no waiting

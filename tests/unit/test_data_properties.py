@@ -3,6 +3,7 @@ with the rule it breaks, and what the construct writes parses back to what it me
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -127,10 +128,12 @@ def test_search_access_refusals_name_the_field(changes: dict[str, Any], field: s
 def test_a_follower_index_defaults_to_the_leaders_name_and_owns_two_roles() -> None:
     spec = parse_replication(follower_props(), rule=False)
     assert (spec.leader_index, spec.follower_index, spec.stop_on_delete) == ("logs-2026", "logs-2026", False)
-    assert (spec.leader_role, spec.follower_role) == (
-        "cdk_ccs_repl_Stack1Follow2_leader",
-        "cdk_ccs_repl_Stack1Follow2_follower",
-    )
+    assert spec.physical_id == "eu-west-1/follower/logs-2026"
+    assert re.fullmatch(r"cdk_ccs_repl_Stack1Follow2_[0-9a-f]{8}_leader", spec.leader_role)
+    assert spec.follower_role == spec.leader_role.replace("_leader", "_follower")
+    # Another follower index (a replacement) never shares a role with the one it replaces.
+    other = parse_replication(follower_props(FollowerIndex="logs-2026-copy"), rule=False)
+    assert other.leader_role != spec.leader_role and other.physical_id == "eu-west-1/follower/logs-2026-copy"
     stopping = parse_replication(follower_props(FollowerIndex="copy", StopReplicationOnDelete="true"), rule=False)
     assert (stopping.follower_index, stopping.stop_on_delete) == ("copy", True)
 
@@ -163,6 +166,10 @@ def test_a_rule_takes_a_pattern_and_a_name() -> None:
     )
     spec = parse_replication(props, rule=True)
     assert (spec.rule_name, spec.pattern, spec.leader_index) == ("logs-rule", "logs-*", None)
+    assert spec.physical_id == "eu-west-1/follower/demo/logs-rule"
+    # A new pattern gets roles of its own: what the old one started keeps running as the old roles.
+    wider = parse_replication({**props, "IndexPattern": "logs-2*"}, rule=True)
+    assert wider.physical_id == spec.physical_id and wider.leader_role != spec.leader_role
     with pytest.raises(InvalidInput, match=r"^RuleName "):
         parse_replication({**props, "RuleName": "Logs Rule"}, rule=True)
     with pytest.raises(InvalidInput, match=r"^IndexPattern "):
