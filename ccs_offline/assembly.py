@@ -46,6 +46,9 @@ class ProviderFunction:
     environment: dict[str, str]
     asset_dir: Path
     runtime: str = "python3.14"
+    #: Each layer's directory in the assembly, in order (Lambda extracts them to /opt; a Python layer's
+    #: packages are under python/, which the runtime puts on the path).
+    layer_dirs: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,20 @@ class StackTemplate:
             environment={k: str(self.resolve(v)) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
             asset_dir=self.assembly_dir / asset,
             runtime=str(props.get("Runtime", "python3.14")),
+            layer_dirs=tuple(self._layer_dir(layer) for layer in props.get("Layers", [])),
         )
+
+    def _layer_dir(self, layer: Any) -> Path:
+        """A layer of the template (`Ref` of an AWS::Lambda::LayerVersion) as its asset directory."""
+        name = layer.get("Ref") if isinstance(layer, dict) else None
+        resource = self.resources.get(str(name), {})
+        if resource.get("Type") != "AWS::Lambda::LayerVersion":
+            raise ValueError(f"Layer {layer!r}: only layers of the template can run offline")
+        content = resource.get("Properties", {}).get("Content", {})
+        asset = resource.get("Metadata", {}).get("aws:asset:path") or self._asset_from_manifest({"Code": content})
+        if not asset:
+            raise ValueError(f"Layer {name} has no local asset to run")
+        return self.assembly_dir / asset
 
     def _asset_from_manifest(self, props: dict[str, Any]) -> str | None:
         """The asset directory behind Code.S3Key, from the stack's assets manifest."""

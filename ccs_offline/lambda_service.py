@@ -147,7 +147,9 @@ class LambdaInvoker:
         )
 
     def _start(self, function: ProviderFunction, region: str) -> _Environment:
-        paths = [str(function.asset_dir), str(self.runtime_dir)]
+        # The function's code (LAMBDA_TASK_ROOT), each layer's python/ (/opt/python), then the runtime's libraries.
+        layers = [str(layer / "python") for layer in function.layer_dirs]
+        paths = [str(function.asset_dir), *layers, str(self.runtime_dir)]
         measure = {}
         if self.coverage_data_file is not None:
             paths.append(_coverage_only_dir())

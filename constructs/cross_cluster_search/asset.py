@@ -1,5 +1,7 @@
-"""The Lambda asset: the handler modules and crhelper, laid out from the installed packages (no pip, no
-Docker, no network at synth time), with a hash that is the same on every machine."""
+"""The Lambda assets, laid out from the installed packages (no pip, no Docker, no network at synth time), each
+with a hash that is the same on every machine: the function's code (the handler modules and crhelper), and a
+layer with the data plane's client (opensearch-py and what it imports), which only a stack with a data-plane
+resource gets, so a stack of connections alone synthesizes and starts as light as before."""
 
 from __future__ import annotations
 
@@ -20,13 +22,18 @@ HANDLER_DIR = Path(str(resources.files("cross_cluster_search.ccs_handler")))
 #: The handler modules' package name inside the Lambda asset, and the function's handler.
 ASSET_PACKAGE = "ccs_handler"
 HANDLER = f"{ASSET_PACKAGE}.index.handler"
-#: The handler's dependencies, copied into the asset from their installed distributions (pyproject.toml pins
-#: crhelper and opensearch-py, so every machine with the same lock copies the same files); boto3, botocore,
-#: urllib3 and python-dateutil come from the Lambda runtime. crhelper answers CloudFormation; opensearch-py
-#: (with what it imports: requests and its certifi, idna and charset-normalizer, and Events) calls the domains'
-#: REST API for the data plane.
+#: The handler's dependencies, copied from their installed distributions (pyproject.toml and lambda/requirements.txt
+#: pin them, so every machine with the same lock copies the same files); boto3, botocore, urllib3 and
+#: python-dateutil come from the Lambda runtime. crhelper answers CloudFormation (the function's code);
+#: opensearch-py, with what it imports (requests and its certifi, idna and charset-normalizer, and Events), calls
+#: the domains' REST API for the data plane (the layer, under python/, which Lambda puts on the path).
 CRHELPER = "crhelper"
-DISTRIBUTIONS = (CRHELPER, "opensearch-py", "Events", "requests", "certifi", "idna", "charset-normalizer")
+HANDLER_DISTRIBUTIONS = (CRHELPER,)
+DATA_PLANE_DISTRIBUTIONS = ("opensearch-py", "Events", "requests", "certifi", "idna", "charset-normalizer")
+DISTRIBUTIONS = HANDLER_DISTRIBUTIONS + DATA_PLANE_DISTRIBUTIONS
+#: Where a Python layer's packages go: Lambda adds /opt/python to the path ("Packaging your layer content",
+#: Lambda Developer Guide).
+LAYER_PREFIX = "python/"
 #: Compiled extensions are left out: they are built for this machine's Python, not Lambda's (charset-normalizer
 #: falls back to its pure-Python modules of the same names).
 _SKIPPED_SUFFIXES = (".pyc", ".so", ".pyd")
@@ -35,7 +42,7 @@ _SKIPPED_SUFFIXES = (".pyc", ".so", ".pyd")
 #: uv) and with how the wheel was built.
 _LICENSE_WORDS = ("LICEN", "NOTICE", "COPYING", "AUTHORS")
 #: Changes whenever the way the asset is laid out changes (part of the asset hash).
-_ASSET_FORMAT = "cross-cluster-search-asset/2"
+_ASSET_FORMAT = "cross-cluster-search-asset/3"
 
 
 class AssetError(RuntimeError):
@@ -73,15 +80,25 @@ def _distribution_files(name: str) -> dict[str, bytes]:
 
 
 def asset_files() -> dict[str, bytes]:
-    """The asset's files by their relative POSIX path: the handler modules as the `ccs_handler` package and
-    its dependencies' package files from their installed distributions. No bytecode, no installer metadata:
-    the same bytes on every machine, Python version and directory."""
+    """The function's files by their relative POSIX path: the handler modules as the `ccs_handler` package and
+    crhelper's package files from its installed distribution. No bytecode, no installer metadata: the same
+    bytes on every machine, Python version and directory."""
     files = {f"{ASSET_PACKAGE}/{source.name}": source.read_bytes() for source in HANDLER_DIR.glob("*.py")}
-    for name in DISTRIBUTIONS:
+    for name in HANDLER_DISTRIBUTIONS:
         files.update(_distribution_files(name))
-    for needed in (f"{CRHELPER}/resource_helper.py", "opensearchpy/__init__.py"):
-        if needed not in files:
-            raise AssetError(f"The installed distributions list no {needed}: reinstall cross-cluster-search")
+    if f"{CRHELPER}/resource_helper.py" not in files:
+        raise AssetError(f"{CRHELPER}'s installed distribution lists no {CRHELPER}/resource_helper.py")
+    return dict(sorted(files.items()))
+
+
+def layer_files() -> dict[str, bytes]:
+    """The data plane's layer: opensearch-py and what it imports under python/, their licences beside it."""
+    files: dict[str, bytes] = {}
+    for name in DATA_PLANE_DISTRIBUTIONS:
+        for path, content in _distribution_files(name).items():
+            files[path if path.startswith("THIRD-PARTY-LICENSES/") else LAYER_PREFIX + path] = content
+    if f"{LAYER_PREFIX}opensearchpy/__init__.py" not in files:
+        raise AssetError("opensearch-py's installed distribution lists no opensearchpy/__init__.py: reinstall it")
     return dict(sorted(files.items()))
 
 
@@ -93,12 +110,8 @@ def asset_hash(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-@cache
-def staged_asset() -> tuple[Path, str]:
-    """The asset laid out once per process in a temporary directory (CDK copies it into the cloud assembly),
-    and its hash."""
-    files = asset_files()
-    root = Path(tempfile.mkdtemp(prefix="ccs-asset-"))
+def _stage(files: dict[str, bytes], prefix: str) -> tuple[Path, str]:
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     for name, content in files.items():
         target = root.joinpath(*PurePosixPath(name).parts)
@@ -110,10 +123,29 @@ def staged_asset() -> tuple[Path, str]:
     return root, asset_hash(files)
 
 
+@cache
+def staged_asset() -> tuple[Path, str]:
+    """The function's asset laid out once per process in a temporary directory (CDK copies it into the cloud
+    assembly), and its hash."""
+    return _stage(asset_files(), "ccs-asset-")
+
+
+@cache
+def staged_layer() -> tuple[Path, str]:
+    """The data plane's layer, laid out once per process (only when a stack has a data-plane resource)."""
+    return _stage(layer_files(), "ccs-layer-")
+
+
 def handler_code() -> lambda_.Code:
-    """The Lambda asset: the handler modules and their dependencies, from the installed packages (no pip, no Docker,
+    """The function's code: the handler modules and crhelper, from the installed packages (no pip, no Docker,
     no network at synth time)."""
     root, digest = staged_asset()
+    return lambda_.Code.from_asset(str(root), asset_hash=digest, asset_hash_type=AssetHashType.CUSTOM)
+
+
+def data_plane_layer_code() -> lambda_.Code:
+    """The data plane's layer: opensearch-py and what it imports, from the installed packages."""
+    root, digest = staged_layer()
     return lambda_.Code.from_asset(str(root), asset_hash=digest, asset_hash_type=AssetHashType.CUSTOM)
 
 
@@ -124,6 +156,9 @@ __all__ = [
     "AssetError",
     "asset_files",
     "asset_hash",
+    "data_plane_layer_code",
     "handler_code",
+    "layer_files",
     "staged_asset",
+    "staged_layer",
 ]

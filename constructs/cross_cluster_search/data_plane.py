@@ -386,6 +386,7 @@ class _DataPlaneResource(Resource):
         domains: Sequence[_End],
     ) -> None:
         provider = ConnectionProvider.of(self)
+        provider.use_data_plane()
         cfn = CfnResource(
             self,
             "Resource",

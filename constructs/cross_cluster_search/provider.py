@@ -17,7 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cross_cluster_search.asset import HANDLER, handler_code
+from cross_cluster_search.asset import HANDLER, data_plane_layer_code, handler_code
 from cross_cluster_search.ccs_handler import contract
 from cross_cluster_search.dependencies import drop_depends_on_already_referenced
 from cross_cluster_search.nag import acknowledge
@@ -171,6 +171,22 @@ class ConnectionProvider(Construct):
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(_PROVIDER_ID)
         return cast(ConnectionProvider, existing) if existing else ConnectionProvider(stack, _PROVIDER_ID)
+
+    def use_data_plane(self) -> lambda_.LayerVersion:
+        """The layer with the data plane's client (opensearch-py), added to the function the first time a
+        data-plane resource of the stack asks: a stack of connections alone never carries it."""
+        existing = self.node.try_find_child("DataPlaneLibraries")
+        if existing is not None:
+            return cast(lambda_.LayerVersion, existing)
+        layer = lambda_.LayerVersion(
+            self,
+            "DataPlaneLibraries",
+            code=data_plane_layer_code(),
+            compatible_runtimes=[RUNTIME],
+            description="opensearch-py and what it imports, for the cross-cluster search data plane",
+        )
+        self.function.add_layers(layer)
+        return layer
 
     def register(
         self, owner: Construct, resource: CfnResource, timeout_seconds: int, statements: list[iam.PolicyStatement]

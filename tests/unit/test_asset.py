@@ -55,18 +55,12 @@ def test_asset_holds_the_handler_crhelper_and_its_licence_and_nothing_from_an_in
     # No bytecode, no installer metadata (RECORD/INSTALLER differ between pip and uv), no boto3.
     assert not [n for n in files if n.endswith(".pyc") or "__pycache__" in n or ".dist-info" in n], files
     assert not any(n.startswith(("boto3/", "botocore/", "urllib3/", "dateutil/")) for n in files)
-    # The data plane's client and what it imports, each with its licence; no compiled extension (built for this
-    # machine's Python, not Lambda's).
-    for package in ("opensearchpy", "requests", "certifi", "idna", "charset_normalizer", "events"):
-        assert f"{package}/__init__.py" in files, package
-    assert "certifi/cacert.pem" in files
-    assert not [n for n in files if n.endswith((".so", ".pyd"))]
-    for distribution in lambda_asset.DISTRIBUTIONS:
-        assert any(n.startswith(f"THIRD-PARTY-LICENSES/{distribution}/") for n in files), distribution
+    # A stack of connections alone carries no data-plane client: not in the code, and no layer.
+    assert not any(n.startswith(("opensearchpy/", "requests/", "python/")) for n in files)
     # Readable by Lambda's user whatever the umask of the machine that synthesized it.
     assert {oct(p.stat().st_mode & 0o777) for p in asset.rglob("*") if p.is_file()} == {"0o644"}
     size = sum(p.stat().st_size for p in asset.rglob("*") if p.is_file())
-    assert size < 5_000_000  # Lambda takes 250 MB unzipped; this is what the asset copies into every cdk.out
+    assert size < 300_000  # the handler modules and crhelper
     # The copies are crhelper's installed files, byte for byte.
     installed = Path(str(metadata.distribution("crhelper").locate_file("crhelper/resource_helper.py")))
     assert (asset / "crhelper" / "resource_helper.py").read_bytes() == installed.read_bytes()
@@ -164,9 +158,10 @@ def test_the_wheel_pins_the_crhelper_and_opensearch_py_the_handler_is_tested_wit
 
 
 def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_libraries() -> None:
-    """What Lambda has: the asset and the runtime's boto3, botocore, urllib3, python-dateutil (no site-packages of
-    this machine): the data plane's modules and opensearch-py's signer and transport import."""
+    """What Lambda has: the code, the layer's python/ (/opt/python) and the runtime's boto3, botocore, urllib3,
+    python-dateutil (no site-packages of this machine): the data plane's modules and opensearch-py import."""
     root, _ = lambda_asset.staged_asset()
+    layer, _ = lambda_asset.staged_layer()
     runtime = Path(sys.prefix) / "lambda-runtime"
     code = (
         "import sys, warnings; warnings.simplefilter('error');"
@@ -177,7 +172,11 @@ def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_librarie
     )
     done = subprocess.run(
         [sys.executable, "-S", "-c", code],
-        env={"PYTHONPATH": f"{root}:{runtime}", "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": f"{root}:{layer / 'python'}:{runtime}",
+            "PATH": "/usr/bin:/bin",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -192,10 +191,63 @@ def test_a_connection_request_does_not_load_the_data_plane() -> None:
     code = "import sys, ccs_handler.index; print(sorted(m for m in sys.modules if 'opensearch' in m or 'data_' in m))"
     done = subprocess.run(
         [sys.executable, "-S", "-c", code],
-        env={"PYTHONPATH": f"{root}:{Path(sys.prefix) / 'lambda-runtime'}", "PATH": "/usr/bin:/bin"},
+        env={
+            "PYTHONPATH": f"{root}:{Path(sys.prefix) / 'lambda-runtime'}",
+            "PATH": "/usr/bin:/bin",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_data_plane_layer_holds_opensearch_py_and_what_it_imports_under_python() -> None:
+    root, digest = lambda_asset.staged_layer()
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    for package in ("opensearchpy", "requests", "certifi", "idna", "charset_normalizer", "events"):
+        assert f"python/{package}/__init__.py" in files, package
+    assert "python/certifi/cacert.pem" in files
+    # No compiled extension (built for this machine's Python, not Lambda's), no bytecode, no installer metadata.
+    assert not [n for n in files if n.endswith((".so", ".pyd", ".pyc")) or ".dist-info" in n]
+    for distribution in lambda_asset.DATA_PLANE_DISTRIBUTIONS:
+        assert any(n.startswith(f"THIRD-PARTY-LICENSES/{distribution}/") for n in files), distribution
+    assert digest == lambda_asset.asset_hash(lambda_asset.layer_files())
+    assert {oct(p.stat().st_mode & 0o777) for p in root.rglob("*") if p.is_file()} == {"0o644"}
+
+
+def test_only_a_stack_with_a_data_plane_resource_gets_the_layer() -> None:
+    from aws_cdk import aws_iam as iam  # noqa: PLC0415
+
+    from cross_cluster_search import RemoteSearchAccess  # noqa: PLC0415
+
+    app = cdk.App()
+    plain = cdk.Stack(app, "Plain", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    data = cdk.Stack(app, "Data", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    for stack in (plain, data):
+        OutboundConnection(
+            stack,
+            "Conn",
+            connection_alias="logs",
+            source=DomainInfo(owner_id=ACCOUNT, domain_name=f"{stack.stack_name.lower()}-source", region="us-east-1"),
+            destination=DomainInfo(owner_id=ACCOUNT, domain_name="logs-destination", region="us-east-1"),
+        )
+    admin = iam.Role.from_role_arn(data, "Admin", f"arn:aws:iam::{ACCOUNT}:role/admin")
+    connection = data.node.find_child("Conn")
+    for index in range(2):
+        RemoteSearchAccess(
+            data,
+            f"Search{index}",
+            connection=connection,  # type: ignore[arg-type]
+            admin_role=admin,
+            index_patterns=["logs-*"],
+            backend_roles=[f"arn:aws:iam::{ACCOUNT}:role/reader"],
+            destination_endpoint="search-logs-destination.us-east-1.es.amazonaws.com",
+        )
+    Template.from_stack(plain).resource_count_is("AWS::Lambda::LayerVersion", 0)
+    with_layer = Template.from_stack(data)
+    with_layer.resource_count_is("AWS::Lambda::LayerVersion", 1)  # one per stack, however many resources
+    [layer_id] = with_layer.find_resources("AWS::Lambda::LayerVersion")
+    with_layer.has_resource_properties("AWS::Lambda::Function", {"Layers": [{"Ref": layer_id}]})
