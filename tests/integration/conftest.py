@@ -11,6 +11,8 @@ from pathlib import Path
 import aws_cdk as cdk
 import coverage
 import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_opensearchservice as opensearch
 
 from ccs_offline.assembly import StackTemplate, load_assembly
 from ccs_offline.clock import REAL_TIME, WorldClock
@@ -153,3 +155,26 @@ def world(assembly: Assembly, request: pytest.FixtureRequest, world_clock: World
 @pytest.fixture
 def cfn(world: World) -> LocalCloudFormation:
     return world.cloudformation
+
+
+def fgac_domain(stack: cdk.Stack, id_: str, domain_name: str, master: iam.IRole | None) -> opensearch.Domain:
+    """An OpenSearch 2.19 domain that meets the prerequisites of search and replication, whose fine-grained
+    access control master user is `master` (an IAM role the data plane calls as), or an internal user."""
+    security = (
+        opensearch.AdvancedSecurityOptions(master_user_arn=master.role_arn)
+        if master is not None
+        else opensearch.AdvancedSecurityOptions(master_user_name="admin")
+    )
+    return opensearch.Domain(
+        stack,
+        id_,
+        version=opensearch.EngineVersion.OPENSEARCH_2_19,
+        domain_name=domain_name,
+        capacity=opensearch.CapacityConfig(
+            data_nodes=1, data_node_instance_type="m6g.large.search", multi_az_with_standby_enabled=False
+        ),
+        fine_grained_access_control=security,
+        node_to_node_encryption=True,
+        encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+        enforce_https=True,
+    )

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_opensearchservice as opensearch
-from conftest import ACCOUNT, measured_into, new_store, world_time
+from conftest import ACCOUNT, fgac_domain, measured_into, new_store, world_time
 
 from ccs_offline import deploy
 from ccs_offline.assembly import StackTemplate, load_assembly
@@ -34,22 +33,6 @@ class App:
     stranger: str  #: a role no domain maps
 
 
-def _domain(stack: cdk.Stack, id_: str, admin: iam.IRole) -> opensearch.Domain:
-    return opensearch.Domain(
-        stack,
-        id_,
-        version=opensearch.EngineVersion.OPENSEARCH_2_19,
-        domain_name=f"dpl-{id_.lower()}",
-        capacity=opensearch.CapacityConfig(
-            data_nodes=1, data_node_instance_type="m6g.large.search", multi_az_with_standby_enabled=False
-        ),
-        fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_arn=admin.role_arn),
-        node_to_node_encryption=True,
-        encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
-        enforce_https=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> App:
     outdir = tmp_path_factory.mktemp("cdk.out")
@@ -57,7 +40,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> App:
     stack = cdk.Stack(cdk_app, "DataPlaneLifecycle", env=cdk.Environment(account=ACCOUNT, region=REGION))
     admin = iam.Role(stack, "Admin", role_name="dp-admin", assumed_by=iam.AccountRootPrincipal())
     reader = iam.Role(stack, "Reader", role_name="log-reader", assumed_by=iam.AccountRootPrincipal())
-    source, destination = _domain(stack, "Follower", admin), _domain(stack, "Leader", admin)
+    source, destination = (
+        fgac_domain(stack, "Follower", "dpl-follower", admin),
+        fgac_domain(stack, "Leader", "dpl-leader", admin),
+    )
     connection = OutboundConnection(stack, "Conn", source=source, destination=destination, connection_alias="demo")
     constructs: dict[str, cdk.Resource] = {
         "Search": RemoteSearchAccess(

@@ -23,9 +23,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_opensearchservice as opensearch
 from botocore.credentials import Credentials
-from conftest import ACCOUNT, measured_into, new_store, world_time
+from conftest import ACCOUNT, fgac_domain, measured_into, new_store, world_time
 
 from ccs_offline import deploy
 from ccs_offline.assembly import StackTemplate, load_assembly
@@ -61,27 +60,6 @@ class Synthesized:
     reader_arn: str  #: LogReader's (no RoleName: the logical id stands for the generated name)
 
 
-def _domain(stack: cdk.Stack, id_: str, master: iam.IRole | None) -> opensearch.Domain:
-    security = (
-        opensearch.AdvancedSecurityOptions(master_user_arn=master.role_arn)
-        if master is not None
-        else opensearch.AdvancedSecurityOptions(master_user_name="admin")
-    )
-    return opensearch.Domain(
-        stack,
-        id_,
-        version=opensearch.EngineVersion.OPENSEARCH_2_19,
-        domain_name=f"dp-{id_.lower()}",
-        capacity=opensearch.CapacityConfig(
-            data_nodes=1, data_node_instance_type="m6g.large.search", multi_az_with_standby_enabled=False
-        ),
-        fine_grained_access_control=security,
-        node_to_node_encryption=True,
-        encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
-        enforce_https=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("cdk.out")
@@ -89,9 +67,9 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     stack = cdk.Stack(app, "DataPlaneWorld", env=cdk.Environment(account=ACCOUNT, region=REGION))
     admin = iam.Role(stack, "SearchAdmin", role_name="search-admin", assumed_by=iam.AccountRootPrincipal())
     reader = iam.Role(stack, "LogReader", assumed_by=iam.AccountRootPrincipal())
-    source = _domain(stack, "Source", admin)
-    destination = _domain(stack, "Destination", admin)
-    _domain(stack, "Internal", None)
+    source = fgac_domain(stack, "Source", "dp-source", admin)
+    destination = fgac_domain(stack, "Destination", "dp-destination", admin)
+    fgac_domain(stack, "Internal", "dp-internal", None)
     connection = OutboundConnection(stack, "Conn", source=source, destination=destination, connection_alias="demo")
     app.synth()
     [template] = load_assembly(outdir)

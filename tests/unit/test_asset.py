@@ -157,12 +157,30 @@ def test_the_wheel_pins_the_crhelper_and_opensearch_py_the_handler_is_tested_wit
     assert sorted(requirements) == sorted(f"{d}=={metadata.version(d)}" for d in lambda_asset.DISTRIBUTIONS)
 
 
+def in_lambda_runtime(code: str, *paths: Path) -> str:
+    """Run `code` with only `paths` and the Lambda runtime's libraries importable (no site-packages of this
+    machine, no bytecode written into the staged assets); its stdout."""
+    runtime = Path(sys.prefix) / "lambda-runtime"
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", code],
+        env={
+            "PYTHONPATH": ":".join(str(path) for path in (*paths, runtime)),
+            "PATH": "/usr/bin:/bin",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_libraries() -> None:
     """What Lambda has: the code, the layer's python/ (/opt/python) and the runtime's boto3, botocore, urllib3,
     python-dateutil (no site-packages of this machine): the data plane's modules and opensearch-py import."""
     root, _ = lambda_asset.staged_asset()
     layer, _ = lambda_asset.staged_layer()
-    runtime = Path(sys.prefix) / "lambda-runtime"
     code = (
         "import sys, warnings; warnings.simplefilter('error');"
         "import ccs_handler.data_resources, ccs_handler.index;"
@@ -170,38 +188,15 @@ def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_librarie
         "import opensearchpy.connection.base as base; print(base.Connection.default_ca_certs());"
         "assert not [p for p in sys.path if 'site-packages' in p], sys.path"
     )
-    done = subprocess.run(
-        [sys.executable, "-S", "-c", code],
-        env={
-            "PYTHONPATH": f"{root}:{layer / 'python'}:{runtime}",
-            "PATH": "/usr/bin:/bin",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("certifi/cacert.pem")  # TLS to the domains verifies against certifi
+    # TLS to the domains verifies against certifi's bundle.
+    assert in_lambda_runtime(code, root, layer / "python").endswith("certifi/cacert.pem")
 
 
 def test_a_connection_request_does_not_load_the_data_plane() -> None:
     """opensearch-py loads only for the data plane's resources: a connection's cold start stays as it was."""
     root, _ = lambda_asset.staged_asset()
     code = "import sys, ccs_handler.index; print(sorted(m for m in sys.modules if 'opensearch' in m or 'data_' in m))"
-    done = subprocess.run(
-        [sys.executable, "-S", "-c", code],
-        env={
-            "PYTHONPATH": f"{root}:{Path(sys.prefix) / 'lambda-runtime'}",
-            "PATH": "/usr/bin:/bin",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert in_lambda_runtime(code, root) == "[]"
 
 
 def test_the_data_plane_layer_holds_opensearch_py_and_what_it_imports_under_python() -> None:
