@@ -47,6 +47,7 @@ from .properties import (
     _check_keys,
     _flag,
     _require,
+    _require_match,
     _timeout,
     check_alias,
     check_domain_name,
@@ -90,24 +91,14 @@ def check_index(field: str, value: object, *, pattern: bool) -> str:
 
 def check_role_name(field: str, value: object) -> str:
     """A security role this library owns: `cdk_ccs_` and up to 100 of [A-Za-z0-9_-]."""
-    _require(
-        isinstance(value, str) and _ROLE_NAME.fullmatch(value) is not None,
-        field,
-        "must be 'cdk_ccs_' and 1-100 of A-Z, a-z, 0-9, '_', '-'",
-        value,
-    )
-    return str(value)
+    return _require_match(field, value, _ROLE_NAME, "must be 'cdk_ccs_' and 1-100 of A-Z, a-z, 0-9, '_', '-'")
 
 
 def check_rule_name(field: str, value: object) -> str:
     """An auto-follow rule name: 1-100 of a-z, 0-9, '_', '-', starting with a letter or digit."""
-    _require(
-        isinstance(value, str) and _RULE_NAME.fullmatch(value) is not None,
-        field,
-        "must be 1-100 of a-z, 0-9, '_', '-', starting with a letter or digit",
-        value,
+    return _require_match(
+        field, value, _RULE_NAME, "must be 1-100 of a-z, 0-9, '_', '-', starting with a letter or digit"
     )
-    return str(value)
 
 
 def check_entry(field: str, value: object) -> str:

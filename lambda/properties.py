@@ -96,26 +96,22 @@ def _require(ok: bool, field: str, rule: str, value: object) -> None:
         raise InvalidInput(field, rule, value)
 
 
+def _require_match(field: str, value: object, pattern: re.Pattern[str], rule: str) -> str:
+    """`value` as a str when it is one that `pattern` matches whole; otherwise InvalidInput with `rule`."""
+    _require(isinstance(value, str) and pattern.fullmatch(value) is not None, field, rule, value)
+    return str(value)
+
+
 def check_domain_name(field: str, value: object) -> str:
     """Domain names are 3-28 characters: a lowercase letter, then a-z, 0-9 or '-'."""
-    _require(
-        isinstance(value, str) and _DOMAIN_NAME.fullmatch(value) is not None,
-        field,
-        "must be 3-28 characters: a lowercase letter, then a-z, 0-9 or '-'",
-        value,
+    return _require_match(
+        field, value, _DOMAIN_NAME, "must be 3-28 characters: a lowercase letter, then a-z, 0-9 or '-'"
     )
-    return str(value)
 
 
 def check_owner_id(field: str, value: object) -> str:
     """Owner ids are 12-digit AWS account ids."""
-    _require(
-        isinstance(value, str) and _OWNER_ID.fullmatch(value) is not None,
-        field,
-        "must be a 12-digit AWS account id",
-        value,
-    )
-    return str(value)
+    return _require_match(field, value, _OWNER_ID, "must be a 12-digit AWS account id")
 
 
 def partition_of(region: str) -> str | None:
@@ -169,35 +165,24 @@ def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
 
 def check_role_arn(field: str, value: object) -> str:
     """An IAM role ARN."""
-    _require(
-        isinstance(value, str) and _ROLE_ARN.fullmatch(value) is not None,
-        field,
-        "must be an IAM role ARN such as 'arn:aws:iam::123456789012:role/name'",
-        value,
+    return _require_match(
+        field, value, _ROLE_ARN, "must be an IAM role ARN such as 'arn:aws:iam::123456789012:role/name'"
     )
-    return str(value)
 
 
 def check_external_id(field: str, value: object) -> str:
     """An STS external id: 2-1224 characters of [\\w+=,.@:/-]."""
-    _require(
-        isinstance(value, str) and _EXTERNAL_ID.fullmatch(value) is not None,
-        field,
-        "must be 2-1224 characters of letters, digits and +=,.@:/-_",
-        value,
-    )
-    return str(value)
+    return _require_match(field, value, _EXTERNAL_ID, "must be 2-1224 characters of letters, digits and +=,.@:/-_")
 
 
 def check_connection_id(field: str, value: object) -> str:
     """A connection id: 10-256 characters, a lowercase letter, then a-z, 0-9 or '-'."""
-    _require(
-        isinstance(value, str) and _CONNECTION_ID.fullmatch(value) is not None,
+    return _require_match(
         field,
-        "must be a connection id: 10-256 characters, a lowercase letter, then a-z, 0-9 or '-'",
         value,
+        _CONNECTION_ID,
+        "must be a connection id: 10-256 characters, a lowercase letter, then a-z, 0-9 or '-'",
     )
-    return str(value)
 
 
 @dataclass(frozen=True)
