@@ -8,7 +8,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shutil
+import tempfile
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,30 @@ def partition_of(region: str) -> tuple[str, str]:
         if region in partition["regions"] or re.fullmatch(partition["regionRegex"].strip("^$"), region):
             return str(partition["id"]), str(partition["outputs"]["dnsSuffix"])
     return "aws", "amazonaws.com"
+
+
+def _unpacked(asset: Path) -> Path:
+    """The directory Lambda runs an asset from: the asset itself, or for a .zip archive (the library's function
+    and layer ship as archives) its contents, unpacked once beside it in the assembly as ``asset.<hash>`` (the
+    archive's name without .zip; an asset's name is its content hash, so an existing directory holds the same
+    files). Unpacked into a temporary sibling and renamed: two processes may unpack the same assembly."""
+    if asset.is_dir() or asset.suffix != ".zip":
+        return asset
+    target = asset.with_suffix("")
+    if not target.is_dir():
+        scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=asset.parent))
+        with zipfile.ZipFile(asset) as archive:
+            for member in archive.infolist():
+                archive.extract(member, scratch)
+                # The mode the archive gives (Lambda keeps it); read access for everyone at least.
+                mode = (member.external_attr >> 16) & 0o777
+                if mode and not member.is_dir():
+                    (scratch / member.filename).chmod(mode)
+        try:
+            scratch.rename(target)
+        except OSError:  # the other process was first
+            shutil.rmtree(scratch, ignore_errors=True)
+    return target
 
 
 @dataclass(frozen=True)
@@ -105,7 +132,7 @@ class StackTemplate:
             handler=props["Handler"],
             timeout=float(props.get("Timeout", 3)),
             environment={k: str(self.resolve(v)) for k, v in props.get("Environment", {}).get("Variables", {}).items()},
-            asset_dir=self.assembly_dir / asset,
+            asset_dir=_unpacked(self.assembly_dir / asset),
             runtime=str(props.get("Runtime", "python3.14")),
             layer_dirs=tuple(self._layer_dir(layer) for layer in props.get("Layers", [])),
         )
@@ -120,10 +147,10 @@ class StackTemplate:
         asset = resource.get("Metadata", {}).get("aws:asset:path") or self._asset_from_manifest({"Code": content})
         if not asset:
             raise ValueError(f"Layer {name} has no local asset to run")
-        return self.assembly_dir / asset
+        return _unpacked(self.assembly_dir / asset)
 
     def _asset_from_manifest(self, props: dict[str, Any]) -> str | None:
-        """The asset directory behind Code.S3Key, from the stack's assets manifest."""
+        """The asset (a directory, or a .zip archive) behind Code.S3Key, from the stack's assets manifest."""
         key = str(props.get("Code", {}).get("S3Key", ""))
         manifest = self.assembly_dir / f"{self.artifact_id}.assets.json"
         if not key.endswith(".zip") or not manifest.is_file():

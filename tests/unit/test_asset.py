@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ ACCOUNT = "111111111111"
 
 def synth_asset(outdir: Path, context: dict[str, Any] | None = None) -> tuple[str, Path]:
     """A user's app with two connections, synthesized as `cdk synth` would (no bundling switch): the asset's
-    hash and directory in the cloud assembly."""
+    hash and its contents, unpacked from the .zip archive in the cloud assembly (which Lambda takes as it is)."""
     app = cdk.App(outdir=str(outdir), context=context)
     stack = cdk.Stack(app, "Bundled", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
     for index in range(2):
@@ -41,8 +42,18 @@ def synth_asset(outdir: Path, context: dict[str, Any] | None = None) -> tuple[st
         )
     app.synth()
     assets = json.loads((outdir / "Bundled.assets.json").read_text())["files"]
-    [(digest, entry)] = [(k, v) for k, v in assets.items() if v["source"].get("packaging") == "zip"]
-    return digest, outdir / entry["source"]["path"]
+    [(digest, entry)] = [(k, v) for k, v in assets.items() if not v["source"]["path"].endswith(".json")]
+    assert entry["source"]["packaging"] == "file"  # uploaded as it is: a zip archive, not a directory to zip
+    return digest, unpacked(outdir / entry["source"]["path"], outdir / "unpacked")
+
+
+def unpacked(archive: Path, target: Path) -> Path:
+    """The archive's files under `target`, after checking every member is a regular file readable by Lambda's
+    user (rw-r--r--) whatever the umask of the machine that synthesized it."""
+    with zipfile.ZipFile(archive) as zipped:
+        assert {oct(m.external_attr >> 16) for m in zipped.infolist()} == {"0o100644"}
+        zipped.extractall(target)
+    return target
 
 
 def test_asset_holds_the_handler_crhelper_and_its_licence_and_nothing_from_an_installer(tmp_path: Path) -> None:
@@ -57,8 +68,6 @@ def test_asset_holds_the_handler_crhelper_and_its_licence_and_nothing_from_an_in
     assert not any(n.startswith(("boto3/", "botocore/", "urllib3/", "dateutil/")) for n in files)
     # A stack of connections alone carries no data-plane client: not in the code, and no layer.
     assert not any(n.startswith(("opensearchpy/", "requests/", "python/")) for n in files)
-    # Readable by Lambda's user whatever the umask of the machine that synthesized it.
-    assert {oct(p.stat().st_mode & 0o777) for p in asset.rglob("*") if p.is_file()} == {"0o644"}
     size = sum(p.stat().st_size for p in asset.rglob("*") if p.is_file())
     assert size < 300_000  # the handler modules and crhelper
     # The copies are crhelper's installed files, byte for byte.
@@ -176,11 +185,11 @@ def in_lambda_runtime(code: str, *paths: Path) -> str:
     return done.stdout.strip()
 
 
-def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_libraries() -> None:
+def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_libraries(tmp_path: Path) -> None:
     """What Lambda has: the code, the layer's python/ (/opt/python) and the runtime's boto3, botocore, urllib3,
     python-dateutil (no site-packages of this machine): the data plane's modules and opensearch-py import."""
-    root, _ = lambda_asset.staged_asset()
-    layer, _ = lambda_asset.staged_layer()
+    root = unpacked(lambda_asset.staged_asset()[0], tmp_path / "code")
+    layer = unpacked(lambda_asset.staged_layer()[0], tmp_path / "layer")
     code = (
         "import sys, warnings; warnings.simplefilter('error');"
         "import ccs_handler.data_resources, ccs_handler.index;"
@@ -192,15 +201,16 @@ def test_the_data_plane_imports_with_only_the_asset_and_lambdas_runtime_librarie
     assert in_lambda_runtime(code, root, layer / "python").endswith("certifi/cacert.pem")
 
 
-def test_a_connection_request_does_not_load_the_data_plane() -> None:
+def test_a_connection_request_does_not_load_the_data_plane(tmp_path: Path) -> None:
     """opensearch-py loads only for the data plane's resources: a connection's cold start stays as it was."""
-    root, _ = lambda_asset.staged_asset()
+    root = unpacked(lambda_asset.staged_asset()[0], tmp_path)
     code = "import sys, ccs_handler.index; print(sorted(m for m in sys.modules if 'opensearch' in m or 'data_' in m))"
     assert in_lambda_runtime(code, root) == "[]"
 
 
-def test_the_data_plane_layer_holds_opensearch_py_and_what_it_imports_under_python() -> None:
-    root, digest = lambda_asset.staged_layer()
+def test_the_data_plane_layer_holds_opensearch_py_and_what_it_imports_under_python(tmp_path: Path) -> None:
+    layer, digest = lambda_asset.staged_layer()
+    root = unpacked(layer, tmp_path)
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     for package in ("opensearchpy", "requests", "certifi", "idna", "charset_normalizer", "events"):
         assert f"python/{package}/__init__.py" in files, package
@@ -210,7 +220,6 @@ def test_the_data_plane_layer_holds_opensearch_py_and_what_it_imports_under_pyth
     for distribution in lambda_asset.DATA_PLANE_DISTRIBUTIONS:
         assert any(n.startswith(f"THIRD-PARTY-LICENSES/{distribution}/") for n in files), distribution
     assert digest == lambda_asset.asset_hash(lambda_asset.layer_files())
-    assert {oct(p.stat().st_mode & 0o777) for p in root.rglob("*") if p.is_file()} == {"0o644"}
 
 
 def test_only_a_stack_with_a_data_plane_resource_gets_the_layer() -> None:
