@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Protocol, TypedDict, Unpack, cast
+from typing import Any, Protocol, TypedDict, Unpack, cast
 
 from aws_cdk import Duration, IResource, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticsearch as elasticsearch
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct, IConstruct, Node
 
-from cross_cluster_search import prerequisites
+from cross_cluster_search import access_policy, prerequisites
 from cross_cluster_search.ccs_handler import contract
 from cross_cluster_search.ccs_handler.properties import (
     InvalidInput,
@@ -27,7 +26,7 @@ from cross_cluster_search.ccs_handler.properties import (
 )
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
 from cross_cluster_search.errors import InvalidProp
-from cross_cluster_search.provider import ConnectionProvider
+from cross_cluster_search.provider import ConnectionProvider, allow
 from cross_cluster_search.removal import ConnectionCfnResource, RemovalPolicyCheck, retain_flag
 from cross_cluster_search.tokens import unresolved
 
@@ -61,7 +60,7 @@ INBOUND_ACTIONS = _actions(
     "DescribeInbound{kind}Connections", "AcceptInbound{kind}Connection", "DeleteInbound{kind}Connection"
 )
 #: What the destination's access policy must allow the source to do (AWS guide, "Cross-cluster search").
-SEARCH_ACTION = "es:ESCrossClusterGet"
+SEARCH_ACTION = access_policy.SEARCH_ACTION
 #: Where the service publishes the cross-cluster metrics, and their dimensions (AWS guide, "Monitoring
 #: OpenSearch cluster metrics with Amazon CloudWatch": cross-cluster search metrics).
 METRIC_NAMESPACE = "AWS/ES"
@@ -139,14 +138,13 @@ def _check_same_partition(source: DomainInfo, destination: DomainInfo) -> None:
         )
 
 
-def _check_nameable(connection: Construct, domain: Construct | None, field: str) -> None:
-    """A domain construct of another environment (account or region) can only be named by its physical name:
-    without one, aws-cdk-lib would fail later with CannotUseCrossEnvironment, naming neither side."""
-    if domain is None:
-        return
-    here, there = Stack.of(connection), Stack.of(domain)
+def _check_nameable(here: Stack, domain: Construct, field: str) -> Stack:
+    """A domain construct of another environment (account or region) than the connection's stack `here` can only
+    be named by its physical name: without one, aws-cdk-lib would fail later with CannotUseCrossEnvironment,
+    naming neither side. Returns the domain's stack."""
+    there = Stack.of(domain)
     if here is there:
-        return
+        return there
     differs = [
         f"{what} {theirs} (this connection's stack {here.node.path}: {ours})"
         for what, ours, theirs in (("account", here.account, there.account), ("region", here.region, there.region))
@@ -158,6 +156,7 @@ def _check_nameable(connection: Construct, domain: Construct | None, field: str)
             f"{field}: domain {domain.node.path} is in another environment ({'; '.join(differs)}) and has no "
             "physical name, so this stack cannot name it; set domain_name='...' on the domain"
         )
+    return there
 
 
 class MetricProps(TypedDict, total=False):
@@ -425,10 +424,15 @@ class _ConnectionResource:
         self._source.validate("source")
         self._destination_info.validate("destination")
         _check_same_partition(self._source, self._destination_info)
-        _check_nameable(cast(Construct, self), self._source_construct, "source")
-        _check_nameable(cast(Construct, self), self._destination_construct, "destination")
-        timeout = Duration.seconds(contract.DEFAULT_TIMEOUT_SECONDS) if timeout is None else timeout
-        _require_type("timeout", timeout, Duration, "a Duration such as Duration.minutes(10)")
+        self._own_stack = here = Stack.of(cast(Construct, self))
+        #: Domain constructs of other stacks: this resource depends on them (a dependency between the stacks).
+        #: One of this stack is named by a `Ref` in the properties already, which orders them.
+        self._other_stacks_domains: list[Construct] = []
+        for field, domain in (("source", self._source_construct), ("destination", self._destination_construct)):
+            if domain is not None and _check_nameable(here, domain, field) is not here:
+                self._other_stacks_domains.append(domain)
+        if timeout is not None:
+            _require_type("timeout", timeout, Duration, "a Duration such as Duration.minutes(10)")
         _require_type("removal_policy", removal_policy, RemovalPolicy, "a RemovalPolicy such as RemovalPolicy.RETAIN")
         if removal_policy is RemovalPolicy.SNAPSHOT:
             raise InvalidProp(
@@ -438,19 +442,19 @@ class _ConnectionResource:
         _require_type("api", api, ConnectionApi, "a ConnectionApi such as ConnectionApi.OPENSEARCH")
         _require_type("destination_access_policy", destination_access_policy, bool, "a bool (True or False)")
         self._destination_access_policy = destination_access_policy
-        self._timeout_seconds = _timeout_seconds(timeout)
+        self._timeout_seconds = contract.DEFAULT_TIMEOUT_SECONDS if timeout is None else _timeout_seconds(timeout)
 
     def _create_resource(
         self,
         resource_type: str,
         properties: dict[str, object],
         removal_policy: RemovalPolicy,
-        statements: list[iam.PolicyStatement],
+        statements: list[dict[str, Any]],
         *,
         replace_by_deleting_first: bool = False,
     ) -> None:
         scope = cast(Construct, self)
-        provider = ConnectionProvider.of(scope)
+        provider = ConnectionProvider.of(scope, self._own_stack)
         cfn = ConnectionCfnResource(
             scope,
             "Resource",
@@ -467,16 +471,25 @@ class _ConnectionResource:
         self._cfn = cfn
         #: This resource's own IAM policy on the provider's role (kept until the resource's Delete ran).
         self.policy = provider.register(scope, cfn, self._timeout_seconds, statements)
-        for domain in (self._source_construct, self._destination_construct):
-            if domain is not None:
-                cfn.node.add_dependency(domain)
+        for domain in self._other_stacks_domains:
+            cfn.node.add_dependency(domain)
         self._kind = "outbound" if resource_type == OUTBOUND_RESOURCE_TYPE else "accepter"
         alias = properties.get(contract.ALIAS) if resource_type == OUTBOUND_RESOURCE_TYPE else None
         self._alias = alias if isinstance(alias, str) else None
         prerequisites.add_checks(
-            scope, _declared, first=RemovalPolicyCheck(cfn, replace_by_deleting_first=replace_by_deleting_first)
+            scope,
+            _declared,
+            first=RemovalPolicyCheck(
+                cfn, replace_by_deleting_first=replace_by_deleting_first, settle=self._settle_access_policy
+            ),
         )
         self._allow_search()
+
+    def _settle_access_policy(self) -> None:
+        """At validation: the destination's statement where aws-cdk-lib keeps the domain's policy by then."""
+        domain = self._destination_construct
+        if self._destination_access_policy and isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
+            access_policy.settle(domain)
 
     def _declared_connection(self) -> prerequisites.DeclaredConnection:
         """This connection as the synth-time checks see it."""
@@ -490,19 +503,13 @@ class _ConnectionResource:
         )
 
     def _allow_search(self) -> None:
-        """Add `es:ESCrossClusterGet` for the source's account on the destination domain's ARN to the access
-        policy of a destination domain construct of the app (kept by the L2 in its Custom::OpenSearchAccessPolicy).
-        Imported domains and DomainInfos are the destination owner's to change (README)."""
+        """Allow the source's account `es:ESCrossClusterGet` on the destination domain's ARN in the access policy
+        of a destination domain construct of the app (access_policy.py). Imported domains and DomainInfos are the
+        destination owner's to change (README)."""
         domain = self._destination_construct
         if not self._destination_access_policy or not isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
             return
-        domain.add_access_policies(
-            iam.PolicyStatement(
-                actions=[SEARCH_ACTION],
-                principals=[iam.AccountPrincipal(self._source.owner_id)],
-                resources=[domain.domain_arn],
-            )
-        )
+        access_policy.grant_search(domain, self._destination_info, self._source.owner_id)
 
     @property
     def connection_id(self) -> str:
@@ -672,13 +679,13 @@ class OutboundConnection(_ConnectionResource, _OutboundConnectionBase):
             replace_by_deleting_first=replace_by_deleting_first,
         )
         statements = [
-            iam.PolicyStatement(actions=CREATE_ACTIONS, resources=[self._source.arn(self)]),
-            iam.PolicyStatement(actions=OUTBOUND_ACTIONS, resources=["*"]),
+            allow(CREATE_ACTIONS, self._source.arn(self._own_stack)),
+            allow(OUTBOUND_ACTIONS, "*"),
         ]
         if accept_role_arn is not None:
-            statements.append(iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[accept_role_arn]))
+            statements.append(allow(["sts:AssumeRole"], accept_role_arn))
         elif accept is not False:
-            statements.append(iam.PolicyStatement(actions=ACCEPT_ACTIONS, resources=["*"]))
+            statements.append(allow(ACCEPT_ACTIONS, "*"))
         self._create_resource(
             OUTBOUND_RESOURCE_TYPE,
             properties,
@@ -806,7 +813,7 @@ class InboundConnectionAccepter(_ConnectionResource, _InboundConnectionAccepterB
             connection_id=connection_id,
             adopt_connection_id=adopt_connection_id,
         )
-        statements = [iam.PolicyStatement(actions=INBOUND_ACTIONS, resources=["*"])]
+        statements = [allow(INBOUND_ACTIONS, "*")]
         self._create_resource(ACCEPTER_RESOURCE_TYPE, properties, removal_policy, statements)
 
     @staticmethod

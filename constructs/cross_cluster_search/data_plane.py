@@ -46,7 +46,7 @@ from cross_cluster_search.connection import (
 from cross_cluster_search.domain_info import AnyDomain, DomainInfo, is_domain, resolve_domain
 from cross_cluster_search.errors import InvalidProp
 from cross_cluster_search.nag import acknowledge
-from cross_cluster_search.provider import ConnectionProvider
+from cross_cluster_search.provider import ConnectionProvider, allow
 from cross_cluster_search.tokens import unresolved
 
 SEARCH_ACCESS_RESOURCE_TYPE = contract.SEARCH_ACCESS_TYPE
@@ -410,9 +410,7 @@ class _DataPlaneResource(Resource):
         for fields, role, grants in self._foreign.values():
             self._warn_foreign(fields, role, grants)
         #: This resource's own IAM policy on the provider's role: sts:AssumeRole on exactly the roles it uses.
-        self.policy = provider.register(
-            self, cfn, timeout_seconds, [iam.PolicyStatement(actions=["sts:AssumeRole"], resources=arns)]
-        )
+        self.policy = provider.register(self, cfn, timeout_seconds, [allow(["sts:AssumeRole"], arns)])
         connection_resource = connection.node.default_child
         assert connection_resource is not None
         cfn.node.add_dependency(connection_resource)

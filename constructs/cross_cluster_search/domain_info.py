@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
 from cross_cluster_search.ccs_handler.contract import domain_properties
-from cross_cluster_search.ccs_handler.properties import check_domain_name, check_owner_id, check_region, show
+from cross_cluster_search.ccs_handler.properties import (
+    check_domain_name,
+    check_owner_id,
+    check_region,
+    show,
+)
 from cross_cluster_search.tokens import unresolved
 
 #: A domain construct of either service (new or imported).
@@ -54,8 +60,8 @@ class DomainInfo:
         if isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
             # A domain construct of the app: its ARN and endpoint are always its own resource's tokens (nothing
             # to read there), so only the name and the stack's account and region are asked of aws-cdk-lib.
-            env = domain.env
-            return DomainInfo(owner_id=env.account, domain_name=domain.domain_name, region=env.region)
+            account, region, _ = stack_environment(domain.stack)
+            return DomainInfo(owner_id=account, domain_name=domain.domain_name, region=region)
         arn = _arn_parts(domain.domain_arn)
         endpoint = _endpoint_parts(domain.domain_endpoint)
         name = domain.domain_name
@@ -80,19 +86,26 @@ class DomainInfo:
                 check(f"{field}.{name}", value)
 
     def arn(self, scope: Construct) -> str:
-        """The domain's ARN, for IAM statements."""
-        return Stack.of(scope).format_arn(
-            service="es",
-            resource="domain",
-            resource_name=self.domain_name,
-            region=self.region,
-            account=self.owner_id,
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-        )
+        """The domain's ARN, for IAM statements of `scope`'s stack (as its ``format_arn`` makes it, with its
+        partition: ``AWS::Partition``, or the literal with ``@aws-cdk/core:enablePartitionLiterals``)."""
+        stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+        return f"arn:{stack_environment(stack)[2]}:es:{self.region}:{self.owner_id}:domain/{self.domain_name}"
 
     def as_properties(self) -> dict[str, str]:
         """The API's DomainInformation structure, as a custom resource property."""
         return domain_properties(self.owner_id, self.domain_name, self.region)
+
+
+#: Each stack's account, region and partition, asked of aws-cdk-lib once (a domain construct's are its stack's).
+_environments: weakref.WeakKeyDictionary[Stack, tuple[str, str, str]] = weakref.WeakKeyDictionary()
+
+
+def stack_environment(stack: Stack) -> tuple[str, str, str]:
+    """The stack's account, region and partition (tokens in an environment-agnostic stack)."""
+    known = _environments.get(stack)
+    if known is None:
+        known = _environments[stack] = (stack.account, stack.region, stack.partition)
+    return known
 
 
 def is_domain(value: object) -> bool:

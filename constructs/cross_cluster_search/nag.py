@@ -6,21 +6,27 @@ from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 
-def acknowledge(construct: IConstruct, rule: str, finding: str, reason: str) -> None:
+def acknowledge(
+    construct: IConstruct, rule: str, finding: str, reason: str, *, fresh: bool = False
+) -> CfnResource | None:
     """Acknowledge a cdk-nag finding with its reason, in both forms cdk-nag reads: aws-cdk-lib's Validations
     acknowledgements (cdk-nag 3, with the id its report asks for: `AwsSolutions::AwsSolutions-IAM5[Resource::*]`)
-    and the `cdk_nag` resource metadata (cdk-nag 2). Neither needs cdk-nag installed."""
+    and the `cdk_nag` resource metadata (cdk-nag 2). Neither needs cdk-nag installed. `fresh`: the construct was
+    just made here, so it has no acknowledgement to keep (one call to aws-cdk-lib fewer). Returns the construct's
+    CloudFormation resource."""
     pack = rule.split("-", 1)[0]
     Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule}[{finding}]", reason=reason))
     default_child = construct.node.default_child
-    if isinstance(default_child, CfnResource):
-        # Several findings on one resource: keep the ones acknowledged before (add_metadata replaces the key).
-        existing = default_child.get_metadata("cdk_nag")
-        rules = list(existing.get("rules_to_suppress", [])) if isinstance(existing, dict) else []
-        entry = {"id": rule, "reason": reason, "applies_to": [finding]}
-        if entry not in rules:
-            rules.append(entry)
-        default_child.add_metadata("cdk_nag", {"rules_to_suppress": rules})
+    if not isinstance(default_child, CfnResource):
+        return None
+    # Several findings on one resource: keep the ones acknowledged before (add_metadata replaces the key).
+    existing = None if fresh else default_child.get_metadata("cdk_nag")
+    rules = list(existing.get("rules_to_suppress", [])) if isinstance(existing, dict) else []
+    entry = {"id": rule, "reason": reason, "applies_to": [finding]}
+    if entry not in rules:
+        rules.append(entry)
+    default_child.add_metadata("cdk_nag", {"rules_to_suppress": rules})
+    return default_child
 
 
 #: The id of aws-cdk-lib's access-policy function: a singleton AwsCustomResource function in the domain's stack

@@ -6,26 +6,30 @@ wildcard statements acknowledged in nag.py.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
+import jsii
 from aws_cdk import CfnResource, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from cross_cluster_search.asset import HANDLER, data_plane_layer_code, handler_code
 from cross_cluster_search.ccs_handler import contract
-from cross_cluster_search.dependencies import drop_depends_on_already_referenced
+from cross_cluster_search.dependencies import drop_depends_on_already_referenced, settle_depends_on
 from cross_cluster_search.nag import acknowledge
 from cross_cluster_search.tokens import unresolved
 
 #: The newest Python runtime (cdk-nag AwsSolutions-L1); its boto3 has both connection APIs.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 _PROVIDER_ID = "CrossClusterSearchConnectionProvider"
+#: Each stack's provider (its child _PROVIDER_ID), found without asking aws-cdk-lib.
+_providers: weakref.WeakKeyDictionary[Stack, ConnectionProvider] = weakref.WeakKeyDictionary()
 
 
 #: AWSLambdaVPCAccessExecutionRole's EC2 actions (AWS managed policy reference, v3), granted inline so the role
@@ -79,6 +83,30 @@ class ProviderOptions:
             )
 
 
+def allow(actions: Sequence[str], resource: str | Sequence[str]) -> dict[str, Any]:
+    """An IAM policy statement allowing `actions` on `resource` (an ARN, "*", or several), as JSON: a policy
+    document is passed to aws-cdk-lib whole (``document``), one call instead of one per statement."""
+    resources = resource if isinstance(resource, str) else list(resource)
+    return {"Effect": "Allow", "Action": list(actions), "Resource": resources}
+
+
+def document(statements: Sequence[dict[str, Any]]) -> iam.PolicyDocument:
+    """A policy document of ``allow`` statements, rendered by aws-cdk-lib as its PolicyStatements would be."""
+    return iam.PolicyDocument.from_json({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+@jsii.implements(IValidation)
+class _SettledDependsOn:
+    """At validation: the function's DependsOn without what its properties refer to (``settle_depends_on``)."""
+
+    def __init__(self, function: lambda_.CfnFunction) -> None:
+        self._function = function
+
+    def validate(self) -> list[str]:
+        settle_depends_on(self._function)
+        return []
+
+
 class ConnectionProvider(Construct):
     """The stack's single provider function and its role, shared by every connection resource in the stack.
 
@@ -93,50 +121,38 @@ class ConnectionProvider(Construct):
         #: The longest wait any resource of the stack asked for (register): it sizes the function's timeout and
         #: its maximum event age, set on the L1s when it grows (no token to call back into Python at synthesis).
         self._longest_seconds = 0
-        self._cfn_invoke_config: lambda_.CfnEventInvokeConfig | None = None
+        stack = Stack.of(self)
         self.log_group = logs.LogGroup(self, "Logs", retention=self.options.log_retention)
-        log_group = self.log_group
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Cross-cluster search connection provider",
-        )
         # Only its own log group (the GetAtt Arn already ends in ':*', the group's streams).
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
-            )
-        )
+        statements: list[dict[str, Any]] = [
+            allow(["logs:CreateLogStream", "logs:PutLogEvents"], self.log_group.log_group_arn)
+        ]
         # The handler asks this stack which of its resources hold a connection (a renamed construct, a
         # repeated delivery) and whether it is rolling back (DescribeStacks). Before a deliberate adoption
         # (AdoptConnectionId) it asks which stack holds the connection (DescribeStackResources by physical id,
         # then that stack's full listing past its first 100 resources): stacks not known in advance.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudformation:ListStackResources", "cloudformation:DescribeStacks"],
-                resources=[Stack.of(self).stack_id],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudformation:DescribeStackResources", "cloudformation:ListStackResources"],
-                resources=["*"],
-            )
-        )
+        statements.append(allow(["cloudformation:ListStackResources", "cloudformation:DescribeStacks"], stack.stack_id))
+        statements.append(allow(["cloudformation:DescribeStackResources", "cloudformation:ListStackResources"], "*"))
         reason = (
             "Before a deliberate adoption, DescribeStackResources by physical id and ListStackResources find the "
             "stack that holds the connection; that stack is not known in advance (read-only)"
         )
         if self.options.vpc is not None:
-            self.role.add_to_policy(iam.PolicyStatement(actions=VPC_ACTIONS, resources=["*"]))
+            statements.append(allow(VPC_ACTIONS, "*"))
             reason += (
                 ". In a VPC, Lambda creates and removes the function's network interfaces, which no policy can "
                 "name in advance (the EC2 actions of AWSLambdaVPCAccessExecutionRole)"
             )
-        acknowledge(
-            cast(Construct, self.role.node.find_child("DefaultPolicy")), "AwsSolutions-IAM5", "Resource::*", reason
+        # The role's own permissions are an inline policy of the role: part of the role, so they exist before the
+        # function (which refers to the role) without a DependsOn, in one resource instead of two.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Cross-cluster search connection provider",
+            inline_policies={"ConnectionProvider": document(statements)},
         )
+        acknowledge(self.role, "AwsSolutions-IAM5", "Resource::*", reason, fresh=True)
         self.function = lambda_.Function(
             self,
             "Handler",
@@ -150,7 +166,7 @@ class ConnectionProvider(Construct):
             vpc_subnets=self.options.vpc_subnets,
             security_groups=list(self.options.security_groups) if self.options.security_groups else None,
             description="Manages Amazon OpenSearch Service cross-cluster search connections (crhelper)",
-            log_group=log_group,
+            log_group=self.log_group,
             role=self.role,
             # CloudFormation invokes asynchronously; Lambda would retry a failed or timed-out invocation twice
             # more, after CloudFormation already has its answer or has rolled back. No retries, and no event
@@ -158,19 +174,31 @@ class ConnectionProvider(Construct):
             # keeps asynchronous events that met throttling or a 5xx in its queue up to that age, whatever the
             # retry setting ("How Lambda handles errors and retries with asynchronous invocation"): an older
             # event is one no CloudFormation resource of the stack can still be waiting for.
-            retry_attempts=0,
-            max_event_age=Duration.seconds(contract.service_timeout_seconds(0)),
         )
         self._cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
-        # Lambda's L2 makes the function depend on its role, which its Role property already refers to.
-        drop_depends_on_already_referenced(self._cfn_function)
+        # The function's asynchronous invocation settings (what the L2's retry_attempts=0 and max_event_age would
+        # make, at the same path, so the same logical id): no retries, no event older than the stack's longest
+        # wait (register sizes it, like the timeout).
+        self._cfn_invoke_config = lambda_.CfnEventInvokeConfig(
+            self._cfn_function,
+            "EventInvokeConfig",
+            function_name=self.function.function_name,
+            qualifier="$LATEST",
+            maximum_retry_attempts=0,
+            maximum_event_age_in_seconds=contract.service_timeout_seconds(0),
+        )
+        # Lambda's L2 makes the function depend on its role, which its Role property already refers to: its
+        # DependsOn is settled at validation (one call back into Python per stack).
+        self.node.add_validation(_SettledDependsOn(self._cfn_function))
+        _providers[stack] = self
 
     @staticmethod
-    def of(scope: Construct) -> ConnectionProvider:
-        """The provider of the scope's stack, created with default options on first use."""
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(_PROVIDER_ID)
-        return cast(ConnectionProvider, existing) if existing else ConnectionProvider(stack, _PROVIDER_ID)
+    def of(scope: Construct, stack: Stack | None = None) -> ConnectionProvider:
+        """The provider of the scope's stack (`stack` when the caller knows it), created with default options on
+        first use."""
+        stack = stack or Stack.of(scope)
+        existing = _providers.get(stack)
+        return existing if existing is not None else ConnectionProvider(stack, _PROVIDER_ID)
 
     def use_data_plane(self) -> lambda_.LayerVersion:
         """The layer with the data plane's client (opensearch-py), added to the function the first time a
@@ -189,21 +217,23 @@ class ConnectionProvider(Construct):
         return layer
 
     def register(
-        self, owner: Construct, resource: CfnResource, timeout_seconds: int, statements: list[iam.PolicyStatement]
+        self, owner: Construct, resource: CfnResource, timeout_seconds: int, statements: list[dict[str, Any]]
     ) -> iam.Policy:
-        """Size the Lambda timeout for the resource and give it its own policy (under `owner`),
-        which CloudFormation keeps until the resource's own Delete has run."""
+        """Size the Lambda timeout for the resource and give it its own policy (under `owner`) of IAM policy
+        statements (``allow``), which CloudFormation keeps until the resource's own Delete has run."""
         if timeout_seconds > self._longest_seconds:
             self._size_for(timeout_seconds)
-        policy = iam.Policy(owner, "Policy", statements=statements, roles=[self.role])
-        acknowledge(
+        policy = iam.Policy(owner, "Policy", document=document(statements), roles=[self.role])
+        cfn_policy = acknowledge(
             policy,
             "AwsSolutions-IAM5",
             "Resource::*",
             "IAM supports no resource-level permissions for describing, "
             "deleting or accepting cross-cluster connections; create is scoped to the source domain",
+            fresh=True,
         )
-        resource.node.add_dependency(policy)
+        assert cfn_policy is not None  # an iam.Policy's default child is its CfnPolicy
+        resource.add_resource_dependency(cfn_policy)
         drop_depends_on_already_referenced(resource)
         return policy
 
@@ -211,10 +241,6 @@ class ConnectionProvider(Construct):
         """The function's timeout (contract.lambda_timeout_seconds) and maximum event age
         (contract.service_timeout_seconds) for the longest wait, now `seconds`."""
         self._longest_seconds = seconds
-        if self._cfn_invoke_config is None:
-            self._cfn_invoke_config = cast(
-                lambda_.CfnEventInvokeConfig, self.function.node.find_child("EventInvokeConfig").node.default_child
-            )
         self._cfn_function.timeout = contract.lambda_timeout_seconds(seconds)
         self._cfn_invoke_config.maximum_event_age_in_seconds = contract.service_timeout_seconds(seconds)
 
@@ -260,7 +286,7 @@ def configure_provider(
     given: dict[str, Any] = {name: value for name, value in requested.items() if value is not None}
     options = replace(defaults, **given)  # validates
     stack = Stack.of(scope)
-    existing = cast(ConnectionProvider | None, stack.node.try_find_child(_PROVIDER_ID))
+    existing = _providers.get(stack)
     if existing is None:
         return ConnectionProvider(stack, _PROVIDER_ID, options=options)
     for name, value in given.items():

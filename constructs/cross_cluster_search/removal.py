@@ -9,6 +9,7 @@ the template holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jsii
@@ -16,7 +17,6 @@ from aws_cdk import CfnDeletionPolicy, CfnResource
 from constructs import IValidation
 
 from cross_cluster_search.ccs_handler.contract import RETAIN
-from cross_cluster_search.dependencies import settle_depends_on
 from cross_cluster_search.tokens import unresolved
 
 DELETION_POLICY = "DeletionPolicy"
@@ -29,9 +29,10 @@ SNAPSHOT = "Snapshot"
 class ConnectionCfnResource(CfnResource):
     """The connection's CloudFormation resource (``node.default_child``): a ``CfnResource`` that also notes the
     overrides of its DeletionPolicy and UpdateReplacePolicy, which aws-cdk-lib keeps where Python cannot read.
-    Its DependsOn is trimmed at validation by ``RemovalPolicyCheck`` (no token: see ``dependencies``)."""
+    Its DependsOn needs no trimming: the connection constructs make it depend on its own IAM policy and on domain
+    constructs of other stacks only (those of its stack are named by a `Ref` in its properties)."""
 
-    #: ``drop_depends_on_already_referenced`` leaves it to ``settle_depends_on``, called at validation.
+    #: ``drop_depends_on_already_referenced`` leaves its DependsOn as it is.
     settles_depends_on = True
 
     def __init__(self, scope: Any, id: str, *, type: str, properties: dict[str, Any]) -> None:
@@ -95,23 +96,31 @@ class RemovalPolicyCheck:
     """At synthesis: no Snapshot (CloudFormation refuses it on custom resources), and no
     ``replace_by_deleting_first`` with a policy that keeps connections, whichever way the policy was set.
 
-    Validation runs after Aspects, once the policies and the dependencies are final: the policies it reads also
-    set the ``Retain`` property (outbound connections, see ``retain_flag``), and it sets the resource's DependsOn
-    without what its properties refer to (``settle_depends_on``). Both are values in the template then: nothing
-    calls back into Python while aws-cdk-lib prepares and synthesizes the app. An app synthesized without
-    validation (``skip_validation``) has neither: no ``Retain`` property, and its DependsOn in full."""
+    Validation runs after Aspects, once the policies are final: the policies it reads also set the ``Retain``
+    property (outbound connections, see ``retain_flag``), a value in the template then: nothing calls back into
+    Python while aws-cdk-lib prepares and synthesizes the app. An app synthesized without validation
+    (``skip_validation``) has no ``Retain`` property. `settle` runs first (the destination's access policy)."""
 
-    def __init__(self, resource: ConnectionCfnResource, *, replace_by_deleting_first: bool) -> None:
+    def __init__(
+        self,
+        resource: ConnectionCfnResource,
+        *,
+        replace_by_deleting_first: bool,
+        settle: Callable[[], None] | None = None,
+    ) -> None:
         self._resource = resource
         self._replace_by_deleting_first = replace_by_deleting_first
+        #: What else the connection settles once the tree is final (its destination's access policy).
+        self._settle = settle
 
     def validate(self) -> list[str]:
+        if self._settle is not None:
+            self._settle()
         # Each policy read is a call to aws-cdk-lib: read both once.
         policies = {a: self._resource.synthesized_policy(a) for a in (DELETION_POLICY, UPDATE_REPLACE_POLICY)}
         if self._resource.retain_flagged:
             keeps = any(value in _KEEPING for value in policies.values())
             self._resource.add_property_override(RETAIN, _retain_value(keeps))
-        settle_depends_on(self._resource)
         errors = []
         for attribute, value in policies.items():
             if value == SNAPSHOT:

@@ -20,8 +20,9 @@ _STRING_TOKEN = re.compile(r"\$\{Token\[[a-zA-Z0-9:._-]+\]\}")
 
 
 def unresolved(value: object) -> bool:
-    """``Token.is_unresolved(value)``, answered in Python for plain strings, None and booleans."""
-    if value is None or isinstance(value, bool):
+    """``Token.is_unresolved(value)``, answered in Python for plain strings, None, booleans and integers (a number
+    token is a float that encodes it: aws-cdk-lib's ``Token.as_number``)."""
+    if value is None or isinstance(value, (bool, int)):
         return False
     if isinstance(value, str):
         if not any(marker in value for marker in _MARKERS):

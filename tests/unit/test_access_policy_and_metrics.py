@@ -7,6 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticsearch as elasticsearch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
 from aws_cdk.assertions import Template
 
@@ -21,17 +22,25 @@ def new_stack() -> cdk.Stack:
     return cdk.Stack(app, "Test", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
 
 
-def os_domain(stack: cdk.Stack, id_: str) -> opensearch.Domain:
+def os_domain(stack: cdk.Stack, id_: str, *, named: bool = True) -> opensearch.Domain:
     return opensearch.Domain(
         stack,
         id_,
         version=opensearch.EngineVersion.OPENSEARCH_2_19,
-        domain_name=id_.lower() + "-domain",
+        domain_name=id_.lower() + "-domain" if named else None,
         fine_grained_access_control=opensearch.AdvancedSecurityOptions(master_user_name="admin"),
         node_to_node_encryption=True,
         encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
         enforce_https=True,
     )
+
+
+def domain_statements(template: Template, type_: str = "AWS::OpenSearchService::Domain") -> list[Any]:
+    """The statements of the one domain of the template that has an AccessPolicies property."""
+    policies = [r["Properties"].get("AccessPolicies") for r in template.find_resources(type_).values()]
+    [policy] = [p for p in policies if p is not None]
+    assert policy["Version"] == "2012-10-17"
+    return list(policy["Statement"])
 
 
 def access_policy_statements(template: Template, type_: str = "Custom::OpenSearchAccessPolicy") -> list[Any]:
@@ -48,10 +57,53 @@ def joined(parts: list[Any]) -> str:
     return "".join(part if isinstance(part, str) else str(part) for part in parts)
 
 
-def test_a_destination_domain_construct_gets_the_search_statement_for_the_source_account() -> None:
+def test_a_destination_domain_construct_gets_the_search_statement_in_its_own_property() -> None:
+    """A domain with a physical name and no access policy of aws-cdk-lib's: the statement is the domain's own
+    AccessPolicies property (the domain's ARN built from its name: a GetAtt of itself would be circular)."""
     stack = new_stack()
     source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
-    destination = os_domain(stack, "Dst")
+    OutboundConnection(stack, "Conn", source=source, destination=os_domain(stack, "Dst"), connection_alias="logs")
+    OutboundConnection(stack, "Again", source=source, destination=stack.node.find_child("Dst"), connection_alias="l2")
+    template = Template.from_stack(stack)
+    partition = {"Ref": "AWS::Partition"}
+    assert domain_statements(template) == [  # once for the account, however many connections
+        {
+            "Action": "es:ESCrossClusterGet",
+            "Effect": "Allow",
+            "Principal": {"AWS": {"Fn::Join": ["", ["arn:", partition, f":iam::{PARTNER}:root"]]}},
+            "Resource": {"Fn::Join": ["", ["arn:", partition, f":es:us-east-1:{ACCOUNT}:domain/dst-domain"]]},
+        }
+    ]
+    template.resource_count_is("Custom::OpenSearchAccessPolicy", 0)
+    template.resource_count_is("AWS::Lambda::Function", 1)  # the provider's: no access-policy function
+
+
+def test_a_domain_whose_policy_aws_cdk_lib_keeps_gets_the_statement_there() -> None:
+    """aws-cdk-lib's access-policy resource sets the domain's whole policy over the property: a domain with its
+    own access_policies, or add_access_policies called after the connection, gets the statement through it."""
+    for when in ("before", "after"):
+        stack = new_stack()
+        source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
+        destination = os_domain(stack, "Dst")
+        own = iam.PolicyStatement(
+            actions=["es:ESHttpGet"], principals=[iam.AccountRootPrincipal()], resources=[f"{destination.domain_arn}/*"]
+        )
+        if when == "before":
+            destination.add_access_policies(own)
+        OutboundConnection(stack, "Conn", source=source, destination=destination, connection_alias="logs")
+        if when == "after":
+            destination.add_access_policies(own)
+        template = Template.from_stack(stack)
+        text = joined(access_policy_statements(template))
+        assert "es:ESHttpGet" in text and "es:ESCrossClusterGet" in text and f":iam::{PARTNER}:root" in text, when
+        [domain] = template.find_resources("AWS::OpenSearchService::Domain").values()
+        assert "AccessPolicies" not in domain["Properties"], when  # nothing left for that resource to overwrite
+
+
+def test_a_destination_without_a_physical_name_gets_the_statement_through_aws_cdk_lib() -> None:
+    stack = new_stack()
+    source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
+    destination = os_domain(stack, "Dst", named=False)
     OutboundConnection(stack, "Conn", source=source, destination=destination, connection_alias="logs")
     text = joined(access_policy_statements(Template.from_stack(stack)))
     assert '\\"Action\\":\\"es:ESCrossClusterGet\\"' in text
@@ -97,8 +149,8 @@ def test_the_accepter_adds_it_to_this_accounts_elasticsearch_domain() -> None:
     )
     source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
     InboundConnectionAccepter(stack, "Accept", source=source, destination=destination)
-    text = joined(access_policy_statements(Template.from_stack(stack), "Custom::ElasticsearchAccessPolicy"))
-    assert "es:ESCrossClusterGet" in text and f":iam::{PARTNER}:root" in text
+    [statement] = domain_statements(Template.from_stack(stack), "AWS::Elasticsearch::Domain")
+    assert statement["Action"] == "es:ESCrossClusterGet" and f":iam::{PARTNER}:root" in str(statement["Principal"])
 
 
 def test_an_alarm_on_connection_loss_has_the_services_namespace_metric_and_dimensions() -> None:

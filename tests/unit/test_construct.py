@@ -146,10 +146,9 @@ def test_iam_is_exact_least_privilege_per_connection() -> None:
     assert "domain/logs-source" in str(joined) and ":es:us-east-1:111111111111:" in str(joined)
     for statement in statements:
         assert all(not action.endswith("*") for action in statement["Action"])
-    role_policy = next(
-        v for k, v in Template.from_stack(stack).find_resources("AWS::IAM::Policy").items() if "DefaultPolicy" in k
-    )
-    log_statement, stack_statement, holder_statement = role_policy["Properties"]["PolicyDocument"]["Statement"]
+    # The provider role's own permissions: an inline policy of the role (no DefaultPolicy resource).
+    [role_policy] = only(Template.from_stack(stack), "AWS::IAM::Role")["Properties"]["Policies"]
+    log_statement, stack_statement, holder_statement = role_policy["PolicyDocument"]["Statement"]
     assert log_statement["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
     assert log_statement["Resource"]["Fn::GetAtt"][1] == "Arn"
     # Ownership proofs and the rollback check read this stack's resources and status.

@@ -109,8 +109,9 @@ def test_the_sample_app_has_no_warning_or_error() -> None:
     assert all_warnings(stack) == []
     assert Annotations.from_stack(stack).find_error("*", Match.any_value()) == []
     # ... and its destination's access policy lets the source search it.
-    [policy] = Template.from_stack(stack).find_resources("Custom::OpenSearchAccessPolicy").values()
-    assert "es:ESCrossClusterGet" in str(policy["Properties"]["Create"])
+    domains = Template.from_stack(stack).find_resources("AWS::OpenSearchService::Domain").values()
+    [policy] = [d["Properties"]["AccessPolicies"] for d in domains if "AccessPolicies" in d["Properties"]]
+    assert [s["Action"] for s in policy["Statement"]] == ["es:ESCrossClusterGet"]
 
 
 def test_elasticsearch_source_to_opensearch_destination_fails_synth_with_path_and_fix() -> None:

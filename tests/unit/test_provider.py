@@ -47,8 +47,9 @@ def only(template: Template, type_: str) -> dict[str, Any]:
 
 
 def role_statements(template: Template) -> list[dict[str, Any]]:
-    [policy] = [v for k, v in template.find_resources("AWS::IAM::Policy").items() if "DefaultPolicy" in k]
-    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+    """The provider role's own statements: its one inline policy."""
+    [policy] = only(template, "AWS::IAM::Role")["Properties"]["Policies"]
+    return list(policy["PolicyDocument"]["Statement"])
 
 
 def test_a_vpc_provider_with_its_subnets_security_groups_memory_and_log_retention() -> None:
@@ -89,7 +90,11 @@ def test_a_vpc_provider_with_its_subnets_security_groups_memory_and_log_retentio
             "ec2:UnassignPrivateIpAddresses",
         ]
     )
-    assert any("DefaultPolicy" in d for d in function["DependsOn"])
+    # ... as an inline policy of the role the function refers to (GetAtt), so no DependsOn is needed for it;
+    # the function still waits for the VPC's route to the internet (aws-cdk-lib's dependency, kept).
+    role_id = next(iter(template.find_resources("AWS::IAM::Role")))
+    assert props["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert role_id not in function["DependsOn"] and function["DependsOn"]
 
 
 def test_the_defaults_put_the_function_outside_any_vpc_with_256_mb_and_a_month_of_logs() -> None:

@@ -188,9 +188,13 @@ def test_building_the_wheel_installs_no_test_toolchain() -> None:
     assert "requirements-dev.txt" not in plan and "npm ci" not in plan, plan
 
 
-def _domains_stack_app(outdir: Path, *, acknowledged: bool) -> tuple[cdk.App, cdk.Stack, cdk.Stack]:
+def _domains_stack_app(
+    outdir: Path, *, acknowledged: bool, own_policy: bool = False
+) -> tuple[cdk.App, cdk.Stack, cdk.Stack]:
     """A user's app: the domains in one stack, the connection in another; the user's own domain findings
-    acknowledged as the sample app does, the library's through the documented helper when `acknowledged`."""
+    acknowledged as the sample app does, the library's through the documented helper when `acknowledged`.
+    `own_policy`: the archive has an access policy of the user's (kept by aws-cdk-lib's access-policy function)."""
+    from aws_cdk import aws_iam as iam  # noqa: PLC0415
     from aws_cdk import aws_opensearchservice as opensearch  # noqa: PLC0415
 
     from app import DEMO_DOMAIN_EXCEPTIONS, SECRET_EXCEPTION, nag_exceptions  # noqa: PLC0415
@@ -215,10 +219,16 @@ def _domains_stack_app(outdir: Path, *, acknowledged: bool) -> tuple[cdk.App, cd
         nag_exceptions(domain.node.default_child, DEMO_DOMAIN_EXCEPTIONS)
         nag_exceptions(domain.node.find_child("MasterUser").node.default_child, SECRET_EXCEPTION)
         found.append(domain)
+    if own_policy:
+        reader = iam.AccountRootPrincipal()
+        found[1].add_access_policies(
+            iam.PolicyStatement(actions=["es:ESHttpGet"], principals=[reader], resources=[f"{found[1].domain_arn}/*"])
+        )
     search = cdk.Stack(app, "Search", env=env)
     OutboundConnection(search, "LogsToArchive", source=found[0], destination=found[1], connection_alias="archive")
     if acknowledged:
-        assert acknowledge_access_policy_function(app) == [f"Domains/{ACCESS_POLICY_FUNCTION}/ServiceRole"]
+        expected = [f"Domains/{ACCESS_POLICY_FUNCTION}/ServiceRole"] if own_policy else []
+        assert acknowledge_access_policy_function(app) == expected
     return app, domains, search
 
 
@@ -226,21 +236,32 @@ ACCESS_POLICY_FUNCTION = cross_cluster_search.nag.ACCESS_POLICY_FUNCTION_ID
 
 
 def test_the_access_policy_lands_in_the_domains_stack_not_the_connections(tmp_path: Path) -> None:
-    _, domains, search = _domains_stack_app(tmp_path, acknowledged=False)
-    in_domains = cdk.assertions.Template.from_stack(domains).to_json()["Resources"]
-    in_search = cdk.assertions.Template.from_stack(search).to_json()["Resources"]
-    [policy] = [r for r in in_domains.values() if r["Type"] == "Custom::OpenSearchAccessPolicy"]
-    assert "es:ESCrossClusterGet" in json.dumps(policy["Properties"])
-    assert ACCESS_POLICY_FUNCTION in "".join(in_domains)  # aws-cdk-lib's function beside the domain
-    assert not [r for r in in_search.values() if r["Type"] == "Custom::OpenSearchAccessPolicy"]
-    assert ACCESS_POLICY_FUNCTION not in "".join(in_search)
-    assert [r["Type"] for r in in_search.values()].count("Custom::OutboundCrossClusterSearchConnection") == 1
+    for own_policy in (False, True):
+        _, domains, search = _domains_stack_app(tmp_path / str(own_policy), acknowledged=False, own_policy=own_policy)
+        in_domains = cdk.assertions.Template.from_stack(domains).to_json()["Resources"]
+        in_search = cdk.assertions.Template.from_stack(search).to_json()["Resources"]
+        [archive] = [r for r in in_domains.values() if r["Properties"].get("DomainName") == "archive"]
+        policies = [r for r in in_domains.values() if r["Type"] == "Custom::OpenSearchAccessPolicy"]
+        if own_policy:  # in aws-cdk-lib's access-policy resource, whose function is beside the domain
+            [policy] = policies
+            assert "es:ESCrossClusterGet" in json.dumps(policy["Properties"])
+            assert ACCESS_POLICY_FUNCTION in "".join(in_domains)
+        else:  # in the domain's own property, and nothing else
+            assert "es:ESCrossClusterGet" in json.dumps(archive["Properties"]["AccessPolicies"])
+            assert not policies and ACCESS_POLICY_FUNCTION not in "".join(in_domains)
+        assert not [r for r in in_search.values() if r["Type"] == "Custom::OpenSearchAccessPolicy"]
+        assert ACCESS_POLICY_FUNCTION not in "".join(in_search) and "ESCrossClusterGet" not in json.dumps(in_search)
+        assert [r["Type"] for r in in_search.values()].count("Custom::OutboundCrossClusterSearchConnection") == 1
 
 
 def test_cdk_nag_reports_the_access_policy_function_until_the_documented_acknowledgement(tmp_path: Path) -> None:
-    """A user's multi-stack app: without the helper, the one finding left is AwsSolutions-IAM4 on aws-cdk-lib's
-    access-policy function (in the domains' stack); with it, a clean run."""
-    app, _, _ = _domains_stack_app(tmp_path / "without", acknowledged=False)
+    """A user's multi-stack app: a clean run as it is; with a destination whose access policy aws-cdk-lib keeps,
+    the one finding left without the helper is AwsSolutions-IAM4 on aws-cdk-lib's access-policy function (in the
+    domains' stack); with it, a clean run."""
+    app, _, _ = _domains_stack_app(tmp_path / "plain", acknowledged=False)
+    report = nag_report(app, tmp_path / "plain")
+    assert report["conclusion"] == "success" and report["violations"] == []
+    app, _, _ = _domains_stack_app(tmp_path / "without", acknowledged=False, own_policy=True)
     report = nag_report(app, tmp_path / "without")
     found = {(v["ruleName"], c["constructPath"]) for v in report["violations"] for c in v["violatingConstructs"]}
     assert found == {
@@ -249,7 +270,7 @@ def test_cdk_nag_reports_the_access_policy_function_until_the_documented_acknowl
             f"Domains/{ACCESS_POLICY_FUNCTION}/ServiceRole/Resource",
         )
     }
-    app, _, _ = _domains_stack_app(tmp_path / "with", acknowledged=True)
+    app, _, _ = _domains_stack_app(tmp_path / "with", acknowledged=True, own_policy=True)
     report = nag_report(app, tmp_path / "with")
     assert report["conclusion"] == "success"
     assert report["violations"] == []

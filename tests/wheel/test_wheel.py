@@ -119,8 +119,12 @@ def synth_offline(python: Path, app_dir: Path) -> tuple[str, Path, dict[str, obj
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assets = json.loads((app_dir / "cdk.out" / "UserStack.assets.json").read_text())["files"]
-    [(digest, entry)] = [(k, v) for k, v in assets.items() if v["source"].get("packaging") == "zip"]
-    return digest, app_dir / "cdk.out" / entry["source"]["path"], report
+    [(digest, entry)] = [(k, v) for k, v in assets.items() if v["source"]["path"].endswith(".zip")]
+    assert entry["source"]["packaging"] == "file"  # the archive, uploaded as it is
+    unpacked = app_dir / "unpacked"
+    with zipfile.ZipFile(app_dir / "cdk.out" / entry["source"]["path"]) as archive:
+        archive.extractall(unpacked)
+    return digest, unpacked, report
 
 
 def checkout_asset_hash(outdir: Path) -> str:
@@ -134,7 +138,7 @@ def checkout_asset_hash(outdir: Path) -> str:
     InboundConnectionAccepter(stack, "FromPartner", source=partner, destination=logs)
     app.synth()
     assets = json.loads((outdir / "UserStack.assets.json").read_text())["files"]
-    [digest] = [k for k, v in assets.items() if v["source"].get("packaging") == "zip"]
+    [digest] = [k for k, v in assets.items() if v["source"]["path"].endswith(".zip")]
     return str(digest)
 
 
