@@ -16,12 +16,11 @@ from __future__ import annotations
 import weakref
 from typing import Any, cast
 
-from aws_cdk import Stack
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
 
-from cross_cluster_search.domain_info import DomainInfo, stack_environment
+from cross_cluster_search.domain_info import DomainInfo, default_child_of, stack_environment, stack_of
 from cross_cluster_search.tokens import unresolved
 
 SEARCH_ACTION = "es:ESCrossClusterGet"
@@ -38,7 +37,7 @@ _in_property: weakref.WeakKeyDictionary[Domain, list[tuple[str, dict[str, Any]]]
 
 def grant_search(domain: Domain, destination: DomainInfo, source_account: str) -> None:
     """Allow `source_account` to search `domain` (described by `destination`) through cross-cluster connections."""
-    cfn = cast(_CfnDomain, domain.node.default_child)
+    cfn = cast(_CfnDomain, default_child_of(domain))
     name, policy = cfn.domain_name, cfn.access_policies
     statements = _statements(policy)
     if (
@@ -49,7 +48,7 @@ def grant_search(domain: Domain, destination: DomainInfo, source_account: str) -
     ):
         domain.add_access_policies(_library_statement(domain, source_account))
         return
-    partition = stack_environment(Stack.of(domain))[2]
+    partition = stack_environment(stack_of(domain))[2]
     statement = {
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:{partition}:iam::{source_account}:root"},
@@ -71,7 +70,7 @@ def settle(domain: Domain) -> None:
     if domain.node.try_find_child(LIBRARY_POLICY_ID) is None:
         _in_property[domain] = moved
         return
-    cfn = cast(_CfnDomain, domain.node.default_child)
+    cfn = cast(_CfnDomain, default_child_of(domain))
     ours = [statement for _, statement in moved]
     left = [s for s in (_statements(cfn.access_policies) or []) if s not in ours]
     cfn.access_policies = dict(cfn.access_policies, Statement=left) if left else None

@@ -24,7 +24,7 @@ from cross_cluster_search.ccs_handler.properties import (
     partition_of,
     show,
 )
-from cross_cluster_search.domain_info import AnyDomain, DomainInfo, resolve_domain
+from cross_cluster_search.domain_info import AnyDomain, DomainInfo, default_child_of, resolve_domain, stack_of
 from cross_cluster_search.errors import InvalidProp
 from cross_cluster_search.provider import ConnectionProvider, allow
 from cross_cluster_search.removal import ConnectionCfnResource, RemovalPolicyCheck, retain_flag
@@ -142,7 +142,7 @@ def _check_nameable(here: Stack, domain: Construct, field: str) -> Stack:
     """A domain construct of another environment (account or region) than the connection's stack `here` can only
     be named by its physical name: without one, aws-cdk-lib would fail later with CannotUseCrossEnvironment,
     naming neither side. Returns the domain's stack."""
-    there = Stack.of(domain)
+    there = stack_of(domain)
     if here is there:
         return there
     differs = [
@@ -150,7 +150,7 @@ def _check_nameable(here: Stack, domain: Construct, field: str) -> Stack:
         for what, ours, theirs in (("account", here.account, there.account), ("region", here.region, there.region))
         if not unresolved(ours) and not unresolved(theirs) and ours != theirs
     ]
-    name = getattr(domain.node.default_child, "domain_name", None)
+    name = getattr(default_child_of(domain), "domain_name", None)
     if differs and (name is None or unresolved(name)):
         raise InvalidProp(
             f"{field}: domain {domain.node.path} is in another environment ({'; '.join(differs)}) and has no "
@@ -467,7 +467,7 @@ class _ConnectionResource:
         )
         cfn.apply_removal_policy(removal_policy)
         if resource_type == OUTBOUND_RESOURCE_TYPE:
-            cfn.add_property_override(contract.RETAIN, retain_flag(cfn))
+            retain_flag(cfn)
         self._cfn = cfn
         #: This resource's own IAM policy on the provider's role (kept until the resource's Delete ran).
         self.policy = provider.register(scope, cfn, self._timeout_seconds, statements)
@@ -479,6 +479,7 @@ class _ConnectionResource:
         prerequisites.add_checks(
             scope,
             _declared,
+            stack=self._own_stack,
             first=RemovalPolicyCheck(
                 cfn, replace_by_deleting_first=replace_by_deleting_first, settle=self._settle_access_policy
             ),

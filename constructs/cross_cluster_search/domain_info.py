@@ -10,7 +10,7 @@ from typing import Any
 from aws_cdk import Stack
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cross_cluster_search.ccs_handler.contract import domain_properties
 from cross_cluster_search.ccs_handler.properties import (
@@ -60,7 +60,8 @@ class DomainInfo:
         if isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
             # A domain construct of the app: its ARN and endpoint are always its own resource's tokens (nothing
             # to read there), so only the name and the stack's account and region are asked of aws-cdk-lib.
-            account, region, _ = stack_environment(domain.stack)
+            stack = _stacks[domain] = domain.stack
+            account, region, _ = stack_environment(stack)
             return DomainInfo(owner_id=account, domain_name=domain.domain_name, region=region)
         arn = _arn_parts(domain.domain_arn)
         endpoint = _endpoint_parts(domain.domain_endpoint)
@@ -98,6 +99,27 @@ class DomainInfo:
 
 #: Each stack's account, region and partition, asked of aws-cdk-lib once (a domain construct's are its stack's).
 _environments: weakref.WeakKeyDictionary[Stack, tuple[str, str, str]] = weakref.WeakKeyDictionary()
+
+
+#: Constructs' stacks and domain constructs' CloudFormation resources, asked of aws-cdk-lib once each (neither
+#: changes once the construct exists).
+_stacks: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
+_resources: weakref.WeakKeyDictionary[IConstruct, IConstruct | None] = weakref.WeakKeyDictionary()
+
+
+def stack_of(construct: IConstruct) -> Stack:
+    """``Stack.of(construct)``, asked once per construct."""
+    known = _stacks.get(construct)
+    if known is None:
+        known = _stacks[construct] = Stack.of(construct)
+    return known
+
+
+def default_child_of(construct: IConstruct) -> IConstruct | None:
+    """``construct.node.default_child``, asked once per construct (a domain's CfnDomain)."""
+    if construct not in _resources:
+        _resources[construct] = construct.node.default_child
+    return _resources[construct]
 
 
 def stack_environment(stack: Stack) -> tuple[str, str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,7 +28,7 @@ from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct, IConstruct, IValidation
 
-from cross_cluster_search.domain_info import DomainInfo
+from cross_cluster_search.domain_info import DomainInfo, default_child_of, stack_of
 from cross_cluster_search.tokens import unresolved
 
 #: Warning ids, for `Annotations.of(scope).acknowledge_warning(id)`.
@@ -83,14 +84,14 @@ def read_settings(domain: IConstruct | None) -> DomainSettings | None:
     aws-cdk-lib); None for anything else."""
     if domain is None:
         return None
-    cfn = domain.node.default_child
+    cfn = default_child_of(domain)
     if isinstance(cfn, opensearch.CfnDomain):
         version_key, cluster_key, prefix = "engineVersion", "clusterConfig", ""
     elif isinstance(cfn, elasticsearch.CfnDomain):
         version_key, cluster_key, prefix = "elasticsearchVersion", "elasticsearchClusterConfig", f"{ELASTICSEARCH}_"
     else:
         return None
-    resolved = Stack.of(cfn).resolve(cfn._cfn_properties)
+    resolved = stack_of(domain).resolve(cfn._cfn_properties)
     properties: dict[str, object] = resolved if isinstance(resolved, dict) else {}
     version = _concrete(properties.get(version_key))
     cluster = properties.get(cluster_key)
@@ -307,6 +308,8 @@ class _Prerequisites:
         for warning_id, message in warnings:
             Annotations.of(connection.construct).add_warning_v2(warning_id, message)
         others = app_connections(connection.construct, self._declared, known=connection)
+        if len(others) < 2:  # alias clashes and the 20/20 limits take two connections at least
+            return first + errors
         return first + errors + _app_rules(others).get(connection.construct.node.path, [])
 
 
@@ -314,19 +317,38 @@ def app_connections(
     scope: IConstruct, declared: Declared, *, known: DeclaredConnection | None = None
 ) -> list[DeclaredConnection]:
     """Every connection of the scope's app, in the construct tree's order; `known`, already read, stands for its
-    own construct (its domains are not read twice)."""
+    own construct (its domains are not read twice). When ``add_checks`` saw no other connection in the app than
+    `scope`, that is the answer without walking the tree (a connection removed since can only make it fewer)."""
+    root = _construct_roots.get(scope)
+    seen = _registered.get(root) if root is not None else None
+    constructs = [scope] if seen == [scope] else scope.node.root.node.find_all()
     found = (
-        known if known is not None and construct is known.construct else declared(construct)
-        for construct in scope.node.root.node.find_all()
+        known if known is not None and construct is known.construct else declared(construct) for construct in constructs
     )
     return [connection for connection in found if connection is not None]
 
 
-def add_checks(construct: Construct, declared: Declared, *, first: IValidation | None = None) -> None:
-    """Check the connection `construct` when the app synthesizes, on its own and with the app's other
-    connections; `declared` reads any construct of the app as a connection (None for other constructs).
-    `first` (the connection's own checks, e.g. its removal policy) runs in the same validation, its errors
-    first: one validation, so one call from aws-cdk-lib back into Python per connection at synthesis."""
+#: Each stack's root (the app), and the connection constructs ``add_checks`` saw, by root: an app with one
+#: connection needs no walk of the whole construct tree at its validation.
+_stack_roots: weakref.WeakKeyDictionary[Stack, IConstruct] = weakref.WeakKeyDictionary()
+_construct_roots: weakref.WeakKeyDictionary[IConstruct, IConstruct] = weakref.WeakKeyDictionary()
+_registered: weakref.WeakKeyDictionary[IConstruct, list[IConstruct]] = weakref.WeakKeyDictionary()
+
+
+def add_checks(
+    construct: Construct, declared: Declared, *, first: IValidation | None = None, stack: Stack | None = None
+) -> None:
+    """Check the connection `construct` (of `stack`, when the caller knows it) when the app synthesizes, on its
+    own and with the app's other connections; `declared` reads any construct of the app as a connection (None
+    for other constructs). `first` (the connection's own checks, e.g. its removal policy) runs in the same
+    validation, its errors first: one validation, so one call from aws-cdk-lib back into Python per connection
+    at synthesis."""
+    stack = stack or stack_of(construct)
+    root = _stack_roots.get(stack)
+    if root is None:
+        root = _stack_roots[stack] = stack.node.root
+    _construct_roots[construct] = root
+    _registered.setdefault(root, []).append(construct)
     construct.node.add_validation(_Prerequisites(construct, declared, first))
 
 

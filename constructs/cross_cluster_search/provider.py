@@ -21,7 +21,7 @@ from constructs import Construct, IValidation
 
 from cross_cluster_search.asset import HANDLER, data_plane_layer_code, handler_code
 from cross_cluster_search.ccs_handler import contract
-from cross_cluster_search.dependencies import drop_depends_on_already_referenced, settle_depends_on
+from cross_cluster_search.dependencies import drop_depends_on_already_referenced
 from cross_cluster_search.nag import acknowledge
 from cross_cluster_search.tokens import unresolved
 
@@ -97,13 +97,16 @@ def document(statements: Sequence[dict[str, Any]]) -> iam.PolicyDocument:
 
 @jsii.implements(IValidation)
 class _SettledDependsOn:
-    """At validation: the function's DependsOn without what its properties refer to (``settle_depends_on``)."""
+    """At validation (once aws-cdk-lib has turned the L2's construct dependency into resource dependencies): the
+    function without a DependsOn on its role, which its Role property already refers to (cfn-lint W3005). What
+    else the function depends on stays (a DefaultPolicy a user's ``role.add_to_policy`` made, a VPC's routes)."""
 
-    def __init__(self, function: lambda_.CfnFunction) -> None:
+    def __init__(self, function: lambda_.CfnFunction, role: CfnResource) -> None:
         self._function = function
+        self._role = role
 
     def validate(self) -> list[str]:
-        settle_depends_on(self._function)
+        self._function.remove_resource_dependency(self._role)
         return []
 
 
@@ -121,7 +124,7 @@ class ConnectionProvider(Construct):
         #: The longest wait any resource of the stack asked for (register): it sizes the function's timeout and
         #: its maximum event age, set on the L1s when it grows (no token to call back into Python at synthesis).
         self._longest_seconds = 0
-        stack = Stack.of(self)
+        stack = scope if isinstance(scope, Stack) else Stack.of(self)
         self.log_group = logs.LogGroup(self, "Logs", retention=self.options.log_retention)
         # Only its own log group (the GetAtt Arn already ends in ':*', the group's streams).
         statements: list[dict[str, Any]] = [
@@ -152,7 +155,8 @@ class ConnectionProvider(Construct):
             description="Cross-cluster search connection provider",
             inline_policies={"ConnectionProvider": document(statements)},
         )
-        acknowledge(self.role, "AwsSolutions-IAM5", "Resource::*", reason, fresh=True)
+        cfn_role = acknowledge(self.role, "AwsSolutions-IAM5", "Resource::*", reason, fresh=True)
+        assert cfn_role is not None  # an iam.Role's default child is its CfnRole
         self.function = lambda_.Function(
             self,
             "Handler",
@@ -189,7 +193,7 @@ class ConnectionProvider(Construct):
         )
         # Lambda's L2 makes the function depend on its role, which its Role property already refers to: its
         # DependsOn is settled at validation (one call back into Python per stack).
-        self.node.add_validation(_SettledDependsOn(self._cfn_function))
+        self.node.add_validation(_SettledDependsOn(self._cfn_function, cfn_role))
         _providers[stack] = self
 
     @staticmethod

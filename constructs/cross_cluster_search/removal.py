@@ -42,6 +42,8 @@ class ConnectionCfnResource(CfnResource):
         self._options = self.cfn_options
         #: Whether the ``Retain`` property is this resource's (``retain_flag``, outbound connections).
         self.retain_flagged = False
+        #: Whether the last validation wrote ``Retain`` "true".
+        self.retain_written = False
 
     def add_override(self, path: str, value: Any) -> None:
         """Like ``CfnResource.add_override``; an override of a policy counts for the checks and the handler."""
@@ -82,13 +84,12 @@ def _retain_value(keeps: bool) -> str | None:
     return "true" if keeps else None
 
 
-def retain_flag(resource: ConnectionCfnResource) -> str | None:
-    """The ``Retain`` property's value until ``RemovalPolicyCheck`` sets it at validation, from the policies the
-    template holds then (after Aspects): none (absent). Adding the property with it places ``Retain`` among the
-    resource's properties, as a token did; a token would be read by aws-cdk-lib while it prepares the app, a call
-    back into Python that reads the policies a second time."""
+def retain_flag(resource: ConnectionCfnResource) -> None:
+    """Give the resource the ``Retain`` property, which ``RemovalPolicyCheck`` sets at validation from the
+    policies the template holds then (after Aspects): "true", or absent (nothing to write, no call to
+    aws-cdk-lib) when they do not keep the connection. A token would be read by aws-cdk-lib while it prepares the
+    app, a call back into Python that reads the policies a second time."""
     resource.retain_flagged = True
-    return _retain_value(False)
 
 
 @jsii.implements(IValidation)
@@ -120,7 +121,9 @@ class RemovalPolicyCheck:
         policies = {a: self._resource.synthesized_policy(a) for a in (DELETION_POLICY, UPDATE_REPLACE_POLICY)}
         if self._resource.retain_flagged:
             keeps = any(value in _KEEPING for value in policies.values())
-            self._resource.add_property_override(RETAIN, _retain_value(keeps))
+            if keeps or self._resource.retain_written:  # written before: an app synthesized again
+                self._resource.add_property_override(RETAIN, _retain_value(keeps))
+                self._resource.retain_written = keeps
         errors = []
         for attribute, value in policies.items():
             if value == SNAPSHOT:
