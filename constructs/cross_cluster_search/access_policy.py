@@ -60,22 +60,36 @@ def grant_search(domain: Domain, destination: DomainInfo, source_account: str) -
         _in_property.setdefault(domain, []).append((source_account, statement))
 
 
-def settle(domain: Domain) -> None:
+def settle(domain: Domain) -> list[str]:
     """At validation: when the domain got aws-cdk-lib's access-policy resource after a statement was put in its
     property (``add_access_policies`` called after the connection), that resource would overwrite the property;
-    move this library's statements to it."""
+    move this library's statements to it. A property set again since (``CfnDomain.access_policies = ...``
+    after the connection) has lost them: an error saying so."""
     moved = _in_property.pop(domain, None)
     if not moved:
-        return
+        return []
     if domain.node.try_find_child(LIBRARY_POLICY_ID) is None:
         _in_property[domain] = moved
-        return
+        present = _statements(cast(_CfnDomain, default_child_of(domain)).access_policies) or []
+        lost = [account for account, statement in moved if statement not in present]
+        return [
+            f"destination_access_policy: the access policy of domain {domain.node.path} was set again after a "
+            f"connection added es:ESCrossClusterGet for account {_shown(account)} to it, and no longer has it: set "
+            "the domain's access policy before the connection (or with access_policies), or use "
+            "destination_access_policy=False and add the statement yourself"
+            for account in dict.fromkeys(lost)
+        ]
     cfn = cast(_CfnDomain, default_child_of(domain))
     ours = [statement for _, statement in moved]
     left = [s for s in (_statements(cfn.access_policies) or []) if s not in ours]
     cfn.access_policies = dict(cfn.access_policies, Statement=left) if left else None
     for account in dict.fromkeys(account for account, _ in moved):
         domain.add_access_policies(_library_statement(domain, account))
+    return []
+
+
+def _shown(account: str) -> str:
+    return "<the source's account>" if unresolved(account) else account
 
 
 def _library_statement(domain: Domain, source_account: str) -> iam.PolicyStatement:

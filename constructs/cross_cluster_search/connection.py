@@ -486,11 +486,12 @@ class _ConnectionResource:
         )
         self._allow_search()
 
-    def _settle_access_policy(self) -> None:
+    def _settle_access_policy(self) -> list[str]:
         """At validation: the destination's statement where aws-cdk-lib keeps the domain's policy by then."""
         domain = self._destination_construct
         if self._destination_access_policy and isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
-            access_policy.settle(domain)
+            return access_policy.settle(domain)
+        return []
 
     def _declared_connection(self) -> prerequisites.DeclaredConnection:
         """This connection as the synth-time checks see it."""

@@ -107,7 +107,7 @@ class RemovalPolicyCheck:
         resource: ConnectionCfnResource,
         *,
         replace_by_deleting_first: bool,
-        settle: Callable[[], None] | None = None,
+        settle: Callable[[], list[str]] | None = None,
     ) -> None:
         self._resource = resource
         self._replace_by_deleting_first = replace_by_deleting_first
@@ -115,8 +115,7 @@ class RemovalPolicyCheck:
         self._settle = settle
 
     def validate(self) -> list[str]:
-        if self._settle is not None:
-            self._settle()
+        settled = self._settle() if self._settle is not None else []
         # Each policy read is a call to aws-cdk-lib: read both once.
         policies = {a: self._resource.synthesized_policy(a) for a in (DELETION_POLICY, UPDATE_REPLACE_POLICY)}
         if self._resource.retain_flagged:
@@ -124,7 +123,7 @@ class RemovalPolicyCheck:
             if keeps or self._resource.retain_written:  # written before: an app synthesized again
                 self._resource.add_property_override(RETAIN, _retain_value(keeps))
                 self._resource.retain_written = keeps
-        errors = []
+        errors = list(settled)
         for attribute, value in policies.items():
             if value == SNAPSHOT:
                 errors.append(

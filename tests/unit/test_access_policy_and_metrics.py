@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_iam as iam
@@ -229,3 +230,24 @@ def test_the_accepter_offers_the_inbound_requests_of_its_domain() -> None:
         {"Name": "ConnectionId", "Value": {"Ref": accepter_id}},
         {"Name": "DomainName", "Value": "local-logs"},
     ]
+
+
+def test_a_policy_set_again_after_the_connection_fails_synth_naming_the_prop() -> None:
+    """The statement went into the domain's property; a user's later `CfnDomain.access_policies = ...` replaces
+    the whole document, so searches would be refused: synthesis says so instead of deploying without it."""
+    stack = new_stack()
+    source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
+    destination = os_domain(stack, "Dst")
+    OutboundConnection(stack, "Conn", source=source, destination=destination, connection_alias="logs")
+    cfn = destination.node.default_child
+    assert isinstance(cfn, opensearch.CfnDomain)
+    before = cfn.access_policies
+    cfn.access_policies = {"Version": "2012-10-17", "Statement": []}
+    with pytest.raises(RuntimeError) as failed:
+        stack.node.root.synth()  # type: ignore[attr-defined]
+    assert (
+        "[Test/Conn] destination_access_policy: the access policy of domain Test/Dst was set again after a "
+        f"connection added es:ESCrossClusterGet for account {PARTNER} to it, and no longer has it"
+    ) in str(failed.value)
+    cfn.access_policies = before  # the control: as the connection left it, synthesis passes
+    Template.from_stack(stack).resource_count_is("Custom::OutboundCrossClusterSearchConnection", 1)
