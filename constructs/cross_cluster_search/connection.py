@@ -6,7 +6,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any, Protocol, TypedDict, Unpack, cast
 
-from aws_cdk import Duration, IResource, RemovalPolicy, Resource, Stack, Token
+from aws_cdk import CfnResource, Duration, IResource, RemovalPolicy, Resource, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticsearch as elasticsearch
 from aws_cdk import aws_opensearchservice as opensearch
@@ -489,9 +489,16 @@ class _ConnectionResource:
     def _settle_access_policy(self) -> list[str]:
         """At validation: the destination's statement where aws-cdk-lib keeps the domain's policy by then."""
         domain = self._destination_construct
-        if self._destination_access_policy and isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
-            return access_policy.settle(domain)
-        return []
+        if not self._destination_access_policy or not isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
+            return []
+        errors, library_policy = access_policy.settle(domain)
+        if library_policy is not None and stack_of(domain) is self._own_stack:
+            # Moved there at validation, after aws-cdk-lib turned construct dependencies into the resources' own:
+            # on its resources themselves (its custom resource and that one's policy).
+            for construct in library_policy.node.find_all():
+                if isinstance(construct, CfnResource):
+                    self._cfn.add_resource_dependency(construct)
+        return errors
 
     def _declared_connection(self) -> prerequisites.DeclaredConnection:
         """This connection as the synth-time checks see it."""
@@ -511,7 +518,9 @@ class _ConnectionResource:
         domain = self._destination_construct
         if not self._destination_access_policy or not isinstance(domain, (opensearch.Domain, elasticsearch.Domain)):
             return
-        access_policy.grant_search(domain, self._destination_info, self._source.owner_id)
+        library_policy = access_policy.grant_search(domain, self._destination_info, self._source.owner_id)
+        if library_policy is not None and stack_of(domain) is self._own_stack:  # another stack's: a stack dependency
+            self._cfn.node.add_dependency(library_policy)
 
     @property
     def connection_id(self) -> str:

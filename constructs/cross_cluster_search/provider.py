@@ -180,12 +180,13 @@ class ConnectionProvider(Construct):
             # event is one no CloudFormation resource of the stack can still be waiting for.
         )
         self._cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
-        # The function's asynchronous invocation settings (what the L2's retry_attempts=0 and max_event_age would
-        # make, at the same path, so the same logical id): no retries, no event older than the stack's longest
-        # wait (register sizes it, like the timeout).
+        # The function's asynchronous invocation settings (what the L2's retry_attempts=0 and max_event_age made
+        # until 0.8, at the same path, Handler/EventInvokeConfig/Resource, so the same logical id: a new one would
+        # be created beside the old, whose cleanup Delete would reset the function to Lambda's 2 retries): no
+        # retries, no event older than the stack's longest wait (register sizes it, like the timeout).
         self._cfn_invoke_config = lambda_.CfnEventInvokeConfig(
-            self._cfn_function,
-            "EventInvokeConfig",
+            Construct(self.function, "EventInvokeConfig"),
+            "Resource",
             function_name=self.function.function_name,
             qualifier="$LATEST",
             maximum_retry_attempts=0,
@@ -201,7 +202,7 @@ class ConnectionProvider(Construct):
         """The provider of the scope's stack (`stack` when the caller knows it), created with default options on
         first use."""
         stack = stack or Stack.of(scope)
-        existing = _providers.get(stack)
+        existing = _providers.get(stack) or _provider_child(stack)
         return existing if existing is not None else ConnectionProvider(stack, _PROVIDER_ID)
 
     def use_data_plane(self) -> lambda_.LayerVersion:
@@ -290,7 +291,7 @@ def configure_provider(
     given: dict[str, Any] = {name: value for name, value in requested.items() if value is not None}
     options = replace(defaults, **given)  # validates
     stack = Stack.of(scope)
-    existing = _providers.get(stack)
+    existing = _providers.get(stack) or _provider_child(stack)
     if existing is None:
         return ConnectionProvider(stack, _PROVIDER_ID, options=options)
     for name, value in given.items():
@@ -301,6 +302,12 @@ def configure_provider(
                 f"not {_show(value)}; configure it once (configure_provider before the stack's first connection)"
             )
     return existing
+
+
+def _provider_child(stack: Stack) -> ConnectionProvider | None:
+    """The provider among the stack's children: a stack made in aws-cdk-lib's code (not in Python) is a new
+    Python object each time it is asked for, so ``_providers`` does not know it."""
+    return cast(ConnectionProvider | None, stack.node.try_find_child(_PROVIDER_ID))
 
 
 def _same(left: object, right: object) -> bool:

@@ -99,6 +99,35 @@ def test_a_domain_whose_policy_aws_cdk_lib_keeps_gets_the_statement_there() -> N
         assert "es:ESHttpGet" in text and "es:ESCrossClusterGet" in text and f":iam::{PARTNER}:root" in text, when
         [domain] = template.find_resources("AWS::OpenSearchService::Domain").values()
         assert "AccessPolicies" not in domain["Properties"], when  # nothing left for that resource to overwrite
+        # The connection waits for that resource, as it did when it depended on the whole domain construct.
+        [library_policy] = template.find_resources("Custom::OpenSearchAccessPolicy")
+        [connection] = template.find_resources("Custom::OutboundCrossClusterSearchConnection").values()
+        assert library_policy in connection["DependsOn"], when
+
+
+def test_an_elasticsearch_domain_whose_policy_aws_cdk_lib_keeps_gets_the_statement_there() -> None:
+    """aws-cdk-lib's Elasticsearch domain names that resource ESAccessPolicy (not AccessPolicy)."""
+    stack = new_stack()
+    destination = elasticsearch.Domain(
+        stack,
+        "Dst",
+        version=elasticsearch.ElasticsearchVersion.V7_10,
+        domain_name="dst-domain",
+        fine_grained_access_control=elasticsearch.AdvancedSecurityOptions(master_user_name="admin"),
+        node_to_node_encryption=True,
+        encryption_at_rest=elasticsearch.EncryptionAtRestOptions(enabled=True),
+        enforce_https=True,
+        access_policies=[
+            iam.PolicyStatement(actions=["es:ESHttpGet"], principals=[iam.AccountRootPrincipal()], resources=["*"])
+        ],
+    )
+    source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
+    InboundConnectionAccepter(stack, "Accept", source=source, destination=destination)
+    template = Template.from_stack(stack)
+    text = joined(access_policy_statements(template, "Custom::ElasticsearchAccessPolicy"))
+    assert "es:ESHttpGet" in text and "es:ESCrossClusterGet" in text and f":iam::{PARTNER}:root" in text
+    [domain] = template.find_resources("AWS::Elasticsearch::Domain").values()
+    assert "AccessPolicies" not in domain["Properties"]
 
 
 def test_a_destination_without_a_physical_name_gets_the_statement_through_aws_cdk_lib() -> None:

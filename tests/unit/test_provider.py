@@ -97,6 +97,25 @@ def test_a_vpc_provider_with_its_subnets_security_groups_memory_and_log_retentio
     assert role_id not in function["DependsOn"] and function["DependsOn"]
 
 
+def test_the_provider_keeps_the_logical_ids_of_0_8_so_an_upgrade_replaces_nothing() -> None:
+    """CloudFormation replaces a resource whose logical id changes: a second EventInvokeConfig beside the old one,
+    whose cleanup Delete would reset the function to Lambda's defaults (2 retries, 6 hours), or a second log
+    group. The ids below are 0.8.0's (construct paths unchanged; only the role's DefaultPolicy is gone)."""
+    stack = new_stack()
+    connect(stack)
+    ids = {
+        logical_id
+        for logical_id, resource in Template.from_stack(stack).to_json()["Resources"].items()
+        if logical_id.startswith("CrossClusterSearchConnectionProvider")
+    }
+    assert ids == {
+        "CrossClusterSearchConnectionProviderLogsD84D06CA",
+        "CrossClusterSearchConnectionProviderRole89F40D01",
+        "CrossClusterSearchConnectionProviderHandlerBE7A0638",
+        "CrossClusterSearchConnectionProviderHandlerEventInvokeConfig7DD3B16B",
+    }
+
+
 def test_the_defaults_put_the_function_outside_any_vpc_with_256_mb_and_a_month_of_logs() -> None:
     stack = new_stack()
     connect(stack)
