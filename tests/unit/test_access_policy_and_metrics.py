@@ -36,6 +36,20 @@ def os_domain(stack: cdk.Stack, id_: str, *, named: bool = True) -> opensearch.D
     )
 
 
+def es_domain(stack: cdk.Stack, id_: str, **options: Any) -> elasticsearch.Domain:
+    return elasticsearch.Domain(
+        stack,
+        id_,
+        version=elasticsearch.ElasticsearchVersion.V7_10,
+        domain_name=id_.lower() + "-domain",
+        fine_grained_access_control=elasticsearch.AdvancedSecurityOptions(master_user_name="admin"),
+        node_to_node_encryption=True,
+        encryption_at_rest=elasticsearch.EncryptionAtRestOptions(enabled=True),
+        enforce_https=True,
+        **options,
+    )
+
+
 def domain_statements(template: Template, type_: str = "AWS::OpenSearchService::Domain") -> list[Any]:
     """The statements of the one domain of the template that has an AccessPolicies property."""
     policies = [r["Properties"].get("AccessPolicies") for r in template.find_resources(type_).values()]
@@ -108,19 +122,8 @@ def test_a_domain_whose_policy_aws_cdk_lib_keeps_gets_the_statement_there() -> N
 def test_an_elasticsearch_domain_whose_policy_aws_cdk_lib_keeps_gets_the_statement_there() -> None:
     """aws-cdk-lib's Elasticsearch domain names that resource ESAccessPolicy (not AccessPolicy)."""
     stack = new_stack()
-    destination = elasticsearch.Domain(
-        stack,
-        "Dst",
-        version=elasticsearch.ElasticsearchVersion.V7_10,
-        domain_name="dst-domain",
-        fine_grained_access_control=elasticsearch.AdvancedSecurityOptions(master_user_name="admin"),
-        node_to_node_encryption=True,
-        encryption_at_rest=elasticsearch.EncryptionAtRestOptions(enabled=True),
-        enforce_https=True,
-        access_policies=[
-            iam.PolicyStatement(actions=["es:ESHttpGet"], principals=[iam.AccountRootPrincipal()], resources=["*"])
-        ],
-    )
+    own = iam.PolicyStatement(actions=["es:ESHttpGet"], principals=[iam.AccountRootPrincipal()], resources=["*"])
+    destination = es_domain(stack, "Dst", access_policies=[own])
     source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
     InboundConnectionAccepter(stack, "Accept", source=source, destination=destination)
     template = Template.from_stack(stack)
@@ -167,16 +170,7 @@ def test_a_domain_info_destination_is_left_to_its_owner() -> None:
 
 def test_the_accepter_adds_it_to_this_accounts_elasticsearch_domain() -> None:
     stack = new_stack()
-    destination = elasticsearch.Domain(
-        stack,
-        "Dst",
-        version=elasticsearch.ElasticsearchVersion.V7_10,
-        domain_name="dst-domain",
-        fine_grained_access_control=elasticsearch.AdvancedSecurityOptions(master_user_name="admin"),
-        node_to_node_encryption=True,
-        encryption_at_rest=elasticsearch.EncryptionAtRestOptions(enabled=True),
-        enforce_https=True,
-    )
+    destination = es_domain(stack, "Dst")
     source = DomainInfo(owner_id=PARTNER, domain_name="partner-logs", region="us-east-1")
     InboundConnectionAccepter(stack, "Accept", source=source, destination=destination)
     [statement] = domain_statements(Template.from_stack(stack), "AWS::Elasticsearch::Domain")
