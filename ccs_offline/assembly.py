@@ -41,7 +41,9 @@ def partition_of(region: str) -> tuple[str, str]:
 
 def _unpacked(asset: Path) -> Path:
     """The directory Lambda runs an asset from: the asset itself, or for a .zip archive (the library's function
-    and layer ship as archives) its contents, unpacked once beside it in the assembly as ``asset.<hash>`` (the
+    and layer ship as archives) its contents, as Lambda extracts a .zip deployment package or layer before it runs
+    the code (Lambda Developer Guide: "Working with .zip file archives for Python Lambda functions", "Packaging
+    your layer content"), unpacked once beside it in the assembly as ``asset.<hash>`` (the
     archive's name without .zip; an asset's name is its content hash, so an existing directory holds the same
     files). Unpacked into a temporary sibling and renamed: two processes may unpack the same assembly."""
     if asset.is_dir() or asset.suffix != ".zip":

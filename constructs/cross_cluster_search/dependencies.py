@@ -61,17 +61,10 @@ def _references(value: object) -> Iterator[str]:
 def drop_depends_on_already_referenced(resource: CfnResource) -> None:
     """Render the resource's DependsOn without the dependencies its own references already enforce: a token,
     read by aws-cdk-lib while it prepares the app (a call back into Python). A resource whose class sets
-    ``settles_depends_on`` gets no token: a validation of its own calls ``settle_depends_on`` instead."""
-    if getattr(resource, "settles_depends_on", False):
+    ``needs_no_trimmed_depends_on`` gets no token (its DependsOn holds nothing its properties refer to)."""
+    if getattr(resource, "needs_no_trimmed_depends_on", False):
         return
     resource.add_override("DependsOn", Lazy.list(_DependsOnNotReferenced(resource), omit_empty=True))
 
 
-def settle_depends_on(resource: CfnResource) -> None:
-    """At validation (after Aspects, once aws-cdk-lib turned construct dependencies into the resources' own):
-    set the DependsOn ``drop_depends_on_already_referenced``'s token gives, as a value, within a validation the
-    resource already has (no call back into Python of its own)."""
-    resource.add_override("DependsOn", depends_on_not_referenced(resource))
-
-
-__all__ = ["depends_on_not_referenced", "drop_depends_on_already_referenced", "settle_depends_on"]
+__all__ = ["depends_on_not_referenced", "drop_depends_on_already_referenced"]

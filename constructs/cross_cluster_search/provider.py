@@ -172,18 +172,16 @@ class ConnectionProvider(Construct):
             description="Manages Amazon OpenSearch Service cross-cluster search connections (crhelper)",
             log_group=self.log_group,
             role=self.role,
-            # CloudFormation invokes asynchronously; Lambda would retry a failed or timed-out invocation twice
-            # more, after CloudFormation already has its answer or has rolled back. No retries, and no event
-            # older than the stack's longest wait for an answer (sized in register, like the timeout). Lambda
-            # keeps asynchronous events that met throttling or a 5xx in its queue up to that age, whatever the
-            # retry setting ("How Lambda handles errors and retries with asynchronous invocation"): an older
-            # event is one no CloudFormation resource of the stack can still be waiting for.
         )
         self._cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
-        # The function's asynchronous invocation settings (what the L2's retry_attempts=0 and max_event_age made
-        # until 0.8, at the same path, Handler/EventInvokeConfig/Resource, so the same logical id: a new one would
-        # be created beside the old, whose cleanup Delete would reset the function to Lambda's 2 retries): no
-        # retries, no event older than the stack's longest wait (register sizes it, like the timeout).
+        # CloudFormation invokes asynchronously; Lambda would retry a failed or timed-out invocation twice more,
+        # after CloudFormation already has its answer or has rolled back. No retries, and no event older than the
+        # stack's longest wait for an answer (sized in register, like the timeout). Lambda keeps asynchronous
+        # events that met throttling or a 5xx in its queue up to that age, whatever the retry setting ("How Lambda
+        # handles errors and retries with asynchronous invocation"): an older event is one no CloudFormation
+        # resource of the stack can still be waiting for. What the L2's retry_attempts=0 and max_event_age made
+        # until 0.8, at the same path (Handler/EventInvokeConfig/Resource), so the same logical id: a new one
+        # would be created beside the old, whose cleanup Delete would reset the function to Lambda's defaults.
         self._cfn_invoke_config = lambda_.CfnEventInvokeConfig(
             Construct(self.function, "EventInvokeConfig"),
             "Resource",

@@ -33,7 +33,7 @@ class ConnectionCfnResource(CfnResource):
     constructs of other stacks only (those of its stack are named by a `Ref` in its properties)."""
 
     #: ``drop_depends_on_already_referenced`` leaves its DependsOn as it is.
-    settles_depends_on = True
+    needs_no_trimmed_depends_on = True
 
     def __init__(self, scope: Any, id: str, *, type: str, properties: dict[str, Any]) -> None:
         super().__init__(scope, id, type=type, properties=properties)
